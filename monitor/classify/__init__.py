@@ -1,0 +1,3 @@
+from .classifier import Classifier, RuleClassifier
+
+__all__ = ["Classifier", "RuleClassifier"]

@@ -1,0 +1,104 @@
+"""The one shared httpx client, and the mapping from HTTP responses to our error kinds."""
+from __future__ import annotations
+
+import re
+from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone
+
+import httpx
+
+from . import __version__
+from .errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
+
+USER_AGENT = f"brand-monitor/{__version__} (+https://github.com/brand-monitor/brand-monitor)"
+MAX_RETRY_AFTER = 24 * 3600.0
+
+
+def make_client(timeout: float = 20.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        transport=httpx.AsyncHTTPTransport(retries=1),
+    )
+
+
+async def get_capped(client: httpx.AsyncClient, url: str, *, headers: dict[str, str] | None = None,
+                     max_bytes: int, timeout: float) -> tuple[httpx.Response, bytes]:
+    """GET `url`, reading at most `max_bytes` of body and taking at most `timeout` seconds in all.
+
+    Maps failures to TransientError / RateLimitedError / AuthFailedError / PermanentError.
+    """
+    try:
+        async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+            raise_for_status(response, what=redact(url))
+            body = await _read_capped(response, max_bytes, redact(url))
+            return response, body
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"timed out fetching {redact(url)}") from exc
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{type(exc).__name__} fetching {redact(url)}") from exc
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int, what: str) -> bytes:
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise PermanentError(f"{what}: response of {int(declared)} bytes exceeds the {max_bytes}-byte cap")
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PermanentError(f"{what}: response exceeds the {max_bytes}-byte cap")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def raise_for_status(response: httpx.Response, what: str) -> None:
+    """Map a non-success status to the error kind the runner and the delivery worker act on."""
+    status = response.status_code
+    if status < 400 or status == 304:
+        return
+    message = f"{what}: HTTP {status}"
+    if status in (429, 503):
+        raise RateLimitedError(message, parse_retry_after(response.headers.get("Retry-After")))
+    if status in (401, 403):
+        raise AuthFailedError(message)
+    if status in (408, 425) or status >= 500:
+        raise TransientError(message)
+    raise PermanentError(message)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+_SECRET_PATTERNS = [
+    (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), r"\1***"),
+    (re.compile(r"(/api/webhooks/\d+/)[^\s\"'?#/]+"), r"\1***"),
+    (re.compile(r"(/bot)\d+:[\w-]+"), r"\1***"),
+    (re.compile(r"([?&](?:sig|key|token|access_token|api_key|apikey|password|secret)=)[^&\s\"'#]+", re.I), r"\1***"),
+    (re.compile(r"(://[^/\s:@]+:)[^@/\s]+@"), r"\1***@"),
+    (re.compile(r"(Bearer\s+)[\w.~+/=-]+", re.I), r"\1***"),
+]
+
+
+def redact(text: str) -> str:
+    """Hide credentials that ride inside URLs and headers (webhook paths, bot tokens, sig=, user:pass@)."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text

@@ -1,0 +1,3 @@
+from .matcher import Matcher
+
+__all__ = ["Matcher"]

@@ -1,0 +1,154 @@
+"""The values that flow through the pipeline: Post -> Mention -> Assessment -> Alert -> Delivery.
+
+All frozen: a stage never mutates what an earlier stage produced.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+Sentiment = Literal["negative", "neutral", "positive"]
+Category = Literal["outage", "complaint", "question", "praise", "other"]
+Severity = Literal["critical", "high", "medium", "low"]
+MatchKind = Literal["exact", "alias", "variant", "inflection", "fuzzy"]
+
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
+CATEGORIES: tuple[Category, ...] = ("outage", "complaint", "question", "praise", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    handle: str = ""
+    display_name: str = ""
+    followers: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    source_id: str
+    platform: str
+    id: str
+    url: str = ""
+    title: str = ""
+    text: str = ""
+    author: Author = field(default_factory=Author)
+    published_at: datetime | None = None
+    engagement: Engagement = field(default_factory=Engagement)
+    lang_hint: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def dedup_key(self) -> str:
+        """The same post seen by two sources (or twice by one) has the same key."""
+        identity = canonical_url(self.url) if self.url else f"{self.platform}:{self.id}"
+        return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def canonical_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https" if parts.scheme in ("http", "https") else parts.scheme, host, path, parts.query, ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    term: str
+    kind: MatchKind
+    score: float
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    post: Post
+    brand: str
+    competitor: bool
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    language: str
+    sentiment: Sentiment
+    sentiment_score: float
+    category: Category
+    severity: Severity
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    mention: Mention
+    assessment: Assessment
+    routes: tuple[str, ...]
+    respond_by: datetime
+    created_at: datetime
+    reply: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; the outbox stores it so a restart can deliver without re-running the pipeline."""
+        data = asdict(self)
+        data["mention"]["post"].pop("raw")
+        return _isoformat_datetimes(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        m, p = data["mention"], data["mention"]["post"]
+        post = Post(
+            **{k: v for k, v in p.items() if k not in ("author", "engagement", "published_at")},
+            author=Author(**p["author"]),
+            engagement=Engagement(**p["engagement"]),
+            published_at=_parse_time(p["published_at"]),
+        )
+        mention = Mention(post=post, brand=m["brand"], competitor=m["competitor"],
+                          matches=tuple(Match(**x) for x in m["matches"]))
+        a = data["assessment"]
+        assessment = Assessment(**{**a, "reasons": tuple(a["reasons"])})
+        return cls(id=data["id"], mention=mention, assessment=assessment, routes=tuple(data["routes"]),
+                   respond_by=_parse_time(data["respond_by"]), created_at=_parse_time(data["created_at"]),
+                   reply=data["reply"])
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a notifier reports after the destination accepted an alert."""
+    notifier_id: str
+    alert_id: str
+    status_code: int | None = None
+    remote_id: str | None = None
+
+
+def alert_id_for(brand: str, dedup_key: str) -> str:
+    return hashlib.sha256(f"{brand}\0{dedup_key}".encode()).hexdigest()[:20]
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _isoformat_datetimes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _isoformat_datetimes(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_isoformat_datetimes(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

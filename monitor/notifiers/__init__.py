@@ -1,0 +1,1 @@
+"""Notifiers: each module registers one kind with `registry.notifier`. See base.py for the contract."""

@@ -1,0 +1,46 @@
+"""Post -> mentions -> assessments -> routes -> alerts: the part shared by the daemon and `replay`."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .classify import Classifier
+from .classify.reply import draft_reply
+from .matching import Matcher
+from .models import Alert, Assessment, Mention, Post, alert_id_for
+from .routing.router import Routing, route
+from .settings import RouteConfig
+
+
+@dataclass(frozen=True)
+class Outcome:
+    mention: Mention
+    assessment: Assessment
+    routing: Routing | None
+    alert: Alert
+
+
+class Pipeline:
+    def __init__(self, matcher: Matcher, classifier: Classifier, routes: Sequence[RouteConfig],
+                 source_brands: dict[str, set[str]] | None = None):
+        self._matcher = matcher
+        self._classifier = classifier
+        self._routes = list(routes)
+        self._source_brands = source_brands or {}
+
+    def process(self, post: Post, now: datetime) -> list[Outcome]:
+        """One Outcome per brand mentioned in the post (routing None when no route takes it)."""
+        allowed = self._source_brands.get(post.source_id)
+        outcomes = []
+        for mention in self._matcher.match(post):
+            if allowed and mention.brand not in allowed:
+                continue
+            assessment = self._classifier.assess(mention)
+            routing = route(mention, assessment, self._routes)
+            respond_within = routing.respond_within if routing else 3600.0
+            alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
+                          routes=routing.routes if routing else (), respond_by=now + timedelta(seconds=respond_within),
+                          created_at=now, reply=draft_reply(mention, assessment))
+            outcomes.append(Outcome(mention, assessment, routing, alert))
+        return outcomes

@@ -1,0 +1,341 @@
+"""Typed configuration: YAML -> strict pydantic models, with errors that name file, line and field.
+
+- Unknown keys are errors (extra="forbid"), with a "did you mean" hint.
+- `${NAME}` and `${NAME:-default}` in any string are replaced from the environment.
+- Any field `x` that holds a secret has a twin `x_file`: the file's content (trimmed) becomes `x`.
+- Durations are strings: "500ms", "90s", "5m", "1h", "1d", "1h30m".
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
+                      model_validator)
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from . import registry
+from .errors import ConfigError
+from .models import Category, Sentiment, Severity
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def parse_duration(value: Any) -> float:
+    """'90s' -> 90.0. A bare number is refused: '5' could mean seconds or minutes."""
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        parts = _DURATION_PART.findall(text)
+        if parts and "".join(n + u for n, u in parts) == text:
+            return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    raise ValueError(f"expected a duration such as '90s', '5m', '1h' or '1d', got {value!r}")
+
+
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Strict(BaseModel):
+    """Base of every config model: unknown keys are errors; `x_file` fills a declared field `x`."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in [k for k in data if isinstance(k, str) and k.endswith("_file")]:
+            target = key[: -len("_file")]
+            if target not in cls.model_fields or key in cls.model_fields:
+                continue
+            if data.get(target) is not None:
+                raise ValueError(f"give either {target} or {key}, not both")
+            path = data.pop(key)
+            try:
+                data[target] = Path(str(path)).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+        return data
+
+
+class BrandConfig(Strict):
+    name: str = Field(min_length=1)
+    keywords: Annotated[list[str], BeforeValidator(_as_list)] = []
+    aliases: Annotated[list[str], BeforeValidator(_as_list)] = []
+    exclude: Annotated[list[str], BeforeValidator(_as_list)] = []
+    competitor: bool = False
+    fuzzy: Literal["auto", "off"] = "auto"
+    languages: list[str] = []
+
+    @property
+    def terms(self) -> list[str]:
+        return self.keywords or [self.name]
+
+
+class SourceConfig(Strict):
+    """Options every source has; a source kind subclasses this with its own fields."""
+    type: str
+    every: Duration = 300.0
+    jitter: Duration | None = None
+    timeout: Duration = 20.0
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    enabled: bool = True
+    brands: list[str] = []
+
+
+class NotifierConfig(Strict):
+    """Options every notifier has; a notifier kind subclasses this with its own fields."""
+    type: str
+    fallback: str | None = None
+    max_attempts: int = Field(default=12, ge=1)
+    max_age: Duration = 86400.0
+    timeout: Duration = 10.0
+    min_interval: Duration = 0.0
+
+
+class RouteWhen(Strict):
+    brand: Annotated[list[str], BeforeValidator(_as_list)] = []
+    severity: Annotated[list[Severity], BeforeValidator(_as_list)] = []
+    sentiment: Annotated[list[Sentiment], BeforeValidator(_as_list)] = []
+    category: Annotated[list[Category], BeforeValidator(_as_list)] = []
+    source: Annotated[list[str], BeforeValidator(_as_list)] = []
+    language: Annotated[list[str], BeforeValidator(_as_list)] = []
+    competitor: bool | None = None
+
+
+class RouteConfig(Strict):
+    name: str = Field(min_length=1)
+    when: RouteWhen = RouteWhen()
+    notify: Annotated[list[str], BeforeValidator(_as_list)] = Field(min_length=1)
+    respond_within: Duration = 3600.0
+    stop: bool = False
+
+
+class StoreConfig(Strict):
+    path: str | None = None
+
+    def resolved_path(self) -> Path:
+        state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+        if self.path:
+            path = Path(self.path)
+            return path if path.is_absolute() or not state_dir else Path(state_dir) / path
+        return Path(state_dir or ".") / "state.db"
+
+
+class PollingConfig(Strict):
+    backoff_max: Duration = 3600.0
+    park_after: int = Field(default=10, ge=1)
+
+
+class DeliveryConfig(Strict):
+    lease: Duration = 60.0
+    backoff_initial: Duration = 5.0
+    backoff_max: Duration = 1800.0
+    drain_timeout: Duration = 15.0
+
+
+class LogConfig(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(Strict):
+    store: StoreConfig = StoreConfig()
+    brands: list[BrandConfig] = Field(min_length=1)
+    sources: dict[str, SourceConfig] = {}
+    notifiers: dict[str, NotifierConfig] = {}
+    routes: list[RouteConfig] = []
+    polling: PollingConfig = PollingConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    log: LogConfig = LogConfig()
+
+
+Loc = tuple[Any, ...]
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read and validate a config file; raise ConfigError listing every problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: not UTF-8 text"]) from None
+    return parse_settings(text, str(path))
+
+
+def parse_settings(text: str, filename: str = "<config>") -> Settings:
+    try:
+        doc = YAML(typ="rt", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"{mark.line + 1}" if mark else "?"
+        raise ConfigError([f"{filename}:{line}: invalid YAML: {exc.problem or exc.context}"]) from None
+    if not isinstance(doc, dict):
+        raise ConfigError([f"{filename}:1: the file must be a mapping with at least 'brands:'"])
+
+    problems: list[tuple[Loc, str]] = []
+    _substitute_env(doc, (), problems)
+    validated_doc, plugin_problems = _validate_plugins(doc)
+    problems += plugin_problems
+    settings = None
+    try:
+        settings = Settings.model_validate(validated_doc)
+    except ValidationError as exc:
+        problems += [_describe(err, Settings) for err in exc.errors()]
+    if settings is not None:
+        problems += _cross_check(settings)
+    if problems:
+        located = sorted(((_line_of(doc, loc), _field_path(loc), msg) for loc, msg in problems), key=lambda p: p[0])
+        raise ConfigError([f"{filename}:{line}: {field}: {msg}" for line, field, msg in located])
+    return settings
+
+
+def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> None:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str) and "${" in value:
+            def replace(m: re.Match[str]) -> str:
+                found = os.environ.get(m.group(1))
+                if found is None and m.group(2) is None:
+                    problems.append((loc + (key,), f"environment variable {m.group(1)} is not set"))
+                return found if found is not None else (m.group(2) or "")
+            node[key] = _ENV_REF.sub(replace, value)
+        else:
+            _substitute_env(value, loc + (key,), problems)
+
+
+def _validate_plugins(doc: dict) -> tuple[dict, list[tuple[Loc, str]]]:
+    """Validate each source/notifier against its kind's model; return the doc with model instances in place."""
+    problems: list[tuple[Loc, str]] = []
+    doc = dict(doc)
+    for section, table, base in (("sources", registry.SOURCES, SourceConfig),
+                                 ("notifiers", registry.NOTIFIERS, NotifierConfig)):
+        entries = doc.get(section)
+        if not isinstance(entries, dict):
+            continue
+        validated = {}
+        for instance_id, raw in entries.items():
+            loc = (section, instance_id)
+            if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+                problems.append((loc + ("type",), "required: the kind of this entry, e.g. type: rss"))
+                validated[instance_id] = base.model_construct(type="?")
+                continue
+            plugin = registry.lookup(table, raw["type"])
+            if isinstance(plugin, str):
+                problems.append((loc + ("type",), plugin))
+                validated[instance_id] = base.model_construct(type=raw["type"])
+                continue
+            try:
+                validated[instance_id] = plugin.config_model.model_validate(raw)
+            except ValidationError as exc:
+                problems += [_describe(err, plugin.config_model, loc) for err in exc.errors()]
+                validated[instance_id] = base.model_construct(type=raw["type"])
+        doc[section] = validated
+    return doc, problems
+
+
+def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
+    """References between sections: route -> notifier, notifier -> fallback, filters -> brands/sources."""
+    problems: list[tuple[Loc, str]] = []
+    brands = {b.name for b in settings.brands}
+    for i, route in enumerate(settings.routes):
+        for j, target in enumerate(route.notify):
+            if target not in settings.notifiers:
+                problems.append((("routes", i, "notify", j), _unknown("notifier", target, settings.notifiers)))
+        for j, brand in enumerate(route.when.brand):
+            if brand not in brands:
+                problems.append((("routes", i, "when", "brand", j), _unknown("brand", brand, brands)))
+        for j, source_id in enumerate(route.when.source):
+            if source_id not in settings.sources:
+                problems.append((("routes", i, "when", "source", j), _unknown("source", source_id, settings.sources)))
+    for notifier_id, notifier in settings.notifiers.items():
+        fallback = getattr(notifier, "fallback", None)
+        if fallback is not None and (fallback == notifier_id or fallback not in settings.notifiers):
+            problems.append((("notifiers", notifier_id, "fallback"),
+                             _unknown("notifier", fallback, set(settings.notifiers) - {notifier_id})))
+    for source_id, source in settings.sources.items():
+        for j, brand in enumerate(getattr(source, "brands", [])):
+            if brand not in brands:
+                problems.append((("sources", source_id, "brands", j), _unknown("brand", brand, brands)))
+    seen: set[str] = set()
+    for i, brand in enumerate(settings.brands):
+        if brand.name in seen:
+            problems.append((("brands", i, "name"), f"duplicate brand name '{brand.name}'"))
+        seen.add(brand.name)
+    return problems
+
+
+def _unknown(what: str, name: str, known) -> str:
+    hint = difflib.get_close_matches(name, list(known), n=1)
+    choices = f"did you mean '{hint[0]}'?" if hint else f"known: {', '.join(sorted(known)) or 'none'}"
+    return f"unknown {what} '{name}' ({choices})"
+
+
+def _describe(err: dict, model: type[BaseModel], prefix: Loc = ()) -> tuple[Loc, str]:
+    """(location, message) for one pydantic error; `model` is what `err["loc"]` is relative to."""
+    inner = tuple(part for part in err["loc"] if not _is_validator_tag(part))
+    if err["type"] == "extra_forbidden":
+        return prefix + inner, "unknown field" + _field_hint(model, inner)
+    if err["type"] == "missing":
+        return prefix + inner, "required field is missing"
+    return prefix + inner, err["msg"].removeprefix("Value error, ")
+
+
+def _is_validator_tag(part: Any) -> bool:
+    return isinstance(part, str) and ("[" in part or part.startswith("function-"))
+
+
+def _field_hint(model: type[BaseModel], loc: Loc) -> str:
+    """Suggest the declared field closest to a misspelled key."""
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _inner_model(field.annotation) if field else None
+        if inner is None:
+            return ""
+        model = inner
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    candidates = (annotation, *(getattr(annotation, "__args__", ()) or ()))
+    for arg in candidates:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _field_path(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _line_of(doc: Any, loc: Loc) -> int:
+    """The line of the deepest part of `loc` that exists in the YAML document (1 when none does)."""
+    line, node = 1, doc
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+        else:
+            break
+        node = node[part]
+    return line

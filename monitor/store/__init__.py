@@ -1,0 +1,3 @@
+from .sqlite import OutboxRow, Store
+
+__all__ = ["OutboxRow", "Store"]

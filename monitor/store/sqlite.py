@@ -1,0 +1,271 @@
+"""SQLite store: poll state, seen posts, mentions, alerts and the transactional outbox.
+
+WAL + synchronous=FULL + BEGIN IMMEDIATE for every write; one connection used from one thread
+(`await store.run(store.method, ...)` from asyncio). Never hold a write transaction across network I/O.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from ..models import Alert, Post
+from ..sources.base import SourceState
+
+T = TypeVar("T")
+_STATE_COLUMNS = [f.name for f in fields(SourceState)]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    idempotency_key: str
+    alert_id: str
+    notifier_id: str
+    attempts: int
+    lease_token: str
+    created_at: float
+    payload: str
+
+    def alert(self) -> Alert:
+        return Alert.from_dict(json.loads(self.payload))
+
+
+def idempotency_key(alert_id: str, notifier_id: str) -> str:
+    return hashlib.sha256(f"{alert_id}\0{notifier_id}".encode()).hexdigest()[:32]
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000",
+                       "journal_size_limit=67108864"):
+            self._conn.execute(f"PRAGMA {pragma}")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    async def run(self, method: Callable[..., T], *args: Any) -> T:
+        """Run a store method on the store's own thread, so the event loop never blocks on disk."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: method(*args))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- schema ---------------------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply numbered migrations newer than PRAGMA user_version; return the resulting version."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        folder = resources.files("monitor.store") / "migrations"
+        for script in sorted(folder.iterdir(), key=lambda p: p.name):
+            number = int(script.name.split("_", 1)[0])
+            if number <= version:
+                continue
+            try:
+                self._conn.executescript(f"BEGIN IMMEDIATE;\n{script.read_text()}\nPRAGMA user_version={number};\nCOMMIT;")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            version = number
+        return version
+
+    def ping(self) -> bool:
+        return self._conn.execute("SELECT 1").fetchone()[0] == 1
+
+    # -- sources ----------------------------------------------------------------------------------------
+
+    def load_source_state(self, source_id: str) -> SourceState:
+        row = self._conn.execute("SELECT * FROM source_state WHERE source_id=?", (source_id,)).fetchone()
+        return _state_from_row(row) if row else SourceState(source_id=source_id)
+
+    def source_states(self) -> list[SourceState]:
+        return [_state_from_row(r) for r in self._conn.execute("SELECT * FROM source_state ORDER BY source_id")]
+
+    def save_source_state(self, state: SourceState) -> None:
+        with self._write() as conn:
+            _upsert_state(conn, state)
+
+    def unseen(self, posts: list[Post]) -> list[Post]:
+        """The posts whose dedup key was never stored, each key once."""
+        fresh: dict[str, Post] = {}
+        for post in posts:
+            fresh.setdefault(post.dedup_key, post)
+        keys = list(fresh)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for (key,) in self._conn.execute(f"SELECT dedup_key FROM post WHERE dedup_key IN ({marks})", chunk):
+                fresh.pop(key, None)
+        return list(fresh.values())
+
+    def ingest(self, state: SourceState, posts: list[Post], alerts: list[tuple[Alert, list[str]]],
+               now: float) -> int:
+        """One transaction: the posts, their mentions and alerts, one outbox row per destination, the new
+        source state. A post another source stored meanwhile is skipped with its alerts. Returns the number
+        of outbox rows written."""
+        queued = 0
+        with self._write() as conn:
+            stored = set()
+            for post in posts:
+                cur = conn.execute(
+                    "INSERT INTO post (dedup_key, source_id, platform, post_id, url, author, first_seen_at)"
+                    " VALUES (?,?,?,?,?,?,?) ON CONFLICT (dedup_key) DO NOTHING",
+                    (post.dedup_key, post.source_id, post.platform, post.id, post.url, post.author.handle, now))
+                if cur.rowcount:
+                    stored.add(post.dedup_key)
+            for alert, destinations in alerts:
+                if alert.mention.post.dedup_key in stored:
+                    queued += _insert_alert(conn, alert, destinations, now)
+            _upsert_state(conn, state)
+        return queued
+
+    # -- outbox -------------------------------------------------------------------------------------------
+
+    def claim(self, notifier_id: str, now: float, lease: float) -> OutboxRow | None:
+        """Lease the oldest due row for one destination (pending and due, or sending with an expired lease)."""
+        token = uuid.uuid4().hex
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE outbox SET status='sending', attempts=attempts+1, lease_until=?, lease_token=?"
+                " WHERE id = (SELECT id FROM outbox WHERE notifier_id=? AND"
+                "   ((status='pending' AND next_attempt_at<=?) OR (status='sending' AND lease_until<?))"
+                "   ORDER BY id LIMIT 1)"
+                " RETURNING id, idempotency_key, alert_id, notifier_id, attempts, lease_token, created_at",
+                (now + lease, token, notifier_id, now, now)).fetchone()
+            if row is None:
+                return None
+            payload = conn.execute("SELECT payload FROM alert WHERE id=?", (row["alert_id"],)).fetchone()[0]
+        return OutboxRow(**dict(row), payload=payload)
+
+    def next_due_at(self, notifier_id: str) -> float | None:
+        return self._conn.execute(
+            "SELECT MIN(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM outbox"
+            " WHERE notifier_id=? AND status IN ('pending','sending')", (notifier_id,)).fetchone()[0]
+
+    def mark_sent(self, row: OutboxRow, now: float, status_code: int | None, remote_id: str | None) -> bool:
+        """Record success; False when our lease was lost (another sender took the row over)."""
+        with self._write() as conn:
+            cur = conn.execute("UPDATE outbox SET status='sent', sent_at=?, lease_until=NULL, last_error=NULL"
+                               " WHERE id=? AND lease_token=?", (now, row.id, row.lease_token))
+            _log_attempt(conn, row, now, "sent", status_code, remote_id, None)
+        return cur.rowcount == 1
+
+    def mark_retry(self, row: OutboxRow, now: float, next_attempt_at: float, error: str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=NULL, last_error=?"
+                         " WHERE id=? AND lease_token=?", (next_attempt_at, error, row.id, row.lease_token))
+            _log_attempt(conn, row, now, "retry", None, None, error)
+
+    def mark_dead(self, row: OutboxRow, now: float, error: str, fallback: str | None) -> None:
+        """Dead-letter the row; queue the alert for the fallback destination, if there is one."""
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET status='dead', lease_until=NULL, last_error=? WHERE id=? AND lease_token=?",
+                         (error, row.id, row.lease_token))
+            _log_attempt(conn, row, now, "dead", None, None, error)
+            if fallback:
+                _queue(conn, row.alert_id, fallback, now)
+
+    def release(self, row: OutboxRow) -> None:
+        """Give a claimed but unsent row back (graceful stop), without counting the attempt."""
+        with self._write() as conn:
+            conn.execute("UPDATE outbox SET status='pending', attempts=attempts-1, lease_until=NULL"
+                         " WHERE id=? AND lease_token=? AND status='sending'", (row.id, row.lease_token))
+
+    def requeue_dead(self, notifier_id: str | None, now: float) -> int:
+        with self._write() as conn:
+            cur = conn.execute("UPDATE outbox SET status='pending', attempts=0, next_attempt_at=?"
+                               " WHERE status='dead' AND (? IS NULL OR notifier_id=?)", (now, notifier_id, notifier_id))
+        return cur.rowcount
+
+    # -- reporting ------------------------------------------------------------------------------------------
+
+    def outbox_summary(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._conn.execute(
+            "SELECT notifier_id, status, COUNT(*) AS count, MAX(last_error) AS last_error FROM outbox"
+            " GROUP BY notifier_id, status ORDER BY notifier_id, status")]
+
+    def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._conn.execute(
+            "SELECT id, alert_id, notifier_id, attempts, last_error FROM outbox WHERE status='dead'"
+            " ORDER BY id DESC LIMIT ?", (limit,))]
+
+    def open_alerts(self, now: float) -> dict[str, int]:
+        row = self._conn.execute("SELECT COUNT(*), SUM(respond_by < ?) FROM alert WHERE acked_at IS NULL",
+                                 (now,)).fetchone()
+        return {"open": row[0], "late": row[1] or 0}
+
+    def ack(self, alert_id: str, now: float) -> bool:
+        with self._write() as conn:
+            cur = conn.execute("UPDATE alert SET acked_at=? WHERE id=? AND acked_at IS NULL", (now, alert_id))
+        return cur.rowcount == 1
+
+
+def _state_from_row(row: sqlite3.Row) -> SourceState:
+    values = dict(row)
+    values["parked"] = bool(values["parked"])
+    return SourceState(**values)
+
+
+def _upsert_state(conn: sqlite3.Connection, state: SourceState) -> None:
+    values = asdict(state)
+    values["parked"] = int(state.parked)
+    columns = ", ".join(_STATE_COLUMNS)
+    marks = ", ".join(f":{c}" for c in _STATE_COLUMNS)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in _STATE_COLUMNS[1:])
+    conn.execute(f"INSERT INTO source_state ({columns}) VALUES ({marks})"
+                 f" ON CONFLICT (source_id) DO UPDATE SET {updates}", values)
+
+
+def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: list[str], now: float) -> int:
+    mention, assessment = alert.mention, alert.assessment
+    matches = json.dumps([asdict(m) for m in mention.matches], ensure_ascii=False)
+    cur = conn.execute(
+        "INSERT INTO mention (dedup_key, brand, competitor, matches, created_at) VALUES (?,?,?,?,?)"
+        " ON CONFLICT (brand, dedup_key) DO NOTHING",
+        (mention.post.dedup_key, mention.brand, int(mention.competitor), matches, now))
+    if not cur.rowcount:
+        return 0
+    conn.execute(
+        "INSERT INTO alert (id, mention_id, brand, severity, sentiment, category, language, author, respond_by,"
+        " created_at, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+        (alert.id, cur.lastrowid, mention.brand, assessment.severity, assessment.sentiment, assessment.category,
+         assessment.language, mention.post.author.handle, alert.respond_by.timestamp(), now,
+         json.dumps(alert.to_dict(), ensure_ascii=False)))
+    return sum(_queue(conn, alert.id, destination, now) for destination in destinations)
+
+
+def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float) -> int:
+    cur = conn.execute(
+        "INSERT INTO outbox (idempotency_key, alert_id, notifier_id, status, next_attempt_at, created_at)"
+        " VALUES (?,?,?,'pending',?,?) ON CONFLICT (idempotency_key) DO NOTHING",
+        (idempotency_key(alert_id, notifier_id), alert_id, notifier_id, now, now))
+    return cur.rowcount
+
+
+def _log_attempt(conn: sqlite3.Connection, row: OutboxRow, now: float, outcome: str, status_code: int | None,
+                 remote_id: str | None, detail: str | None) -> None:
+    conn.execute("INSERT INTO delivery (outbox_id, attempt, at, outcome, status_code, remote_id, detail)"
+                 " VALUES (?,?,?,?,?,?,?)", (row.id, row.attempts, now, outcome, status_code, remote_id, detail))
