@@ -4,10 +4,14 @@ A source only fetches and reports; the runner owns scheduling, backoff, parking 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..models import Post
+
+if TYPE_CHECKING:
+    from ..settings import BrandConfig
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class SourceState:
 
 @dataclass(frozen=True)
 class FetchResult:
+    """What one poll found. cursor/etag/last_modified are the complete new values to persist: carry the old
+    ones over (from the SourceState you were given) when they did not change."""
     posts: list[Post] = field(default_factory=list)
     cursor: str | None = None
     etag: str | None = None
@@ -37,3 +43,13 @@ class FetchResult:
 
 class Source(Protocol):
     async def fetch(self, state: SourceState) -> FetchResult: ...
+
+
+def search_terms(brands: "Sequence[BrandConfig]", only: Sequence[str] = ()) -> list[str]:
+    """The keywords a search-style source should query: every term of the brands this source serves
+    (`only` = the source's `brands:` filter; empty = all), each once, in config order."""
+    terms: dict[str, None] = {}
+    for brand in brands:
+        if not only or brand.name in only:
+            terms.update(dict.fromkeys(t.strip() for t in brand.terms if t.strip()))
+    return list(terms)
