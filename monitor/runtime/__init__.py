@@ -1,0 +1,1 @@
+"""Process runtime glue: systemd notify protocol, signals, health."""
