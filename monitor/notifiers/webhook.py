@@ -1,0 +1,187 @@
+"""Generic signed JSON webhook (Standard Webhooks headers), and the HTTP plumbing every HTTP notifier uses.
+
+Receivers dedupe on `webhook-id` (= the idempotency key, stable across retries of one alert to one destination)
+and verify `webhook-signature: v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>")>`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import html
+import json
+import time
+from typing import Annotated, Any, Callable, Literal
+
+import httpx
+from pydantic import AfterValidator, SecretStr, field_validator
+
+from .. import registry
+from ..errors import TransientError
+from ..http import raise_for_status, redact
+from ..models import Alert, Delivery
+from ..settings import NotifierConfig
+from .format import clean, one_line, trim
+
+MAX_TEXT = 20_000
+_RESERVED_HEADERS = {"content-type", "content-length", "idempotency-key", "webhook-id", "webhook-timestamp",
+                     "webhook-signature", "host"}
+
+
+# --- plumbing shared by the HTTP notifiers ---------------------------------------------------------------------
+
+def _check_http_url(value: SecretStr) -> SecretStr:
+    url = value.get_secret_value()
+    if not url.lower().startswith(("https://", "http://")) or any(ch.isspace() for ch in url):
+        raise ValueError("must be an http:// or https:// URL")  # never echo the value: it holds a token
+    return value
+
+
+SecretUrl = Annotated[SecretStr, AfterValidator(_check_http_url)]
+
+
+def describe(kind: str, notifier_id: str) -> str:
+    """How errors name a destination: by id, never by its (token-bearing) URL."""
+    return f"{kind} notifier {notifier_id!r}"
+
+
+def encode_json(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+async def post(http: httpx.AsyncClient, url: str, *, content: bytes, what: str, timeout: float,
+               headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
+    """POST a JSON body; network trouble and timeouts become TransientError with no URL in the message."""
+    target = httpx.URL(url).copy_merge_params(params) if params else url
+    try:
+        return await http.post(target, content=content, timeout=timeout,
+                               headers={"Content-Type": "application/json", **(headers or {})})
+    except httpx.TimeoutException:
+        # `from None`: the original exception carries the token-bearing URL in its request
+        raise TransientError(f"{what}: timed out after {timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{what}: {type(exc).__name__}") from None
+
+
+def detail(response: httpx.Response, limit: int = 200) -> str:
+    """A short, redacted excerpt of an error body, for the operator."""
+    try:
+        text = response.text
+    except (UnicodeDecodeError, LookupError):
+        return ""
+    return redact(one_line(clean(text), limit))
+
+
+def check(response: httpx.Response, what: str) -> None:
+    """monitor.http.raise_for_status, with the service's own error text in the message."""
+    if response.status_code < 400:
+        return
+    extra = detail(response)
+    raise_for_status(response, f"{what} [{extra}]" if extra else what)
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+# --- the generic webhook ---------------------------------------------------------------------------------------
+
+class WebhookConfig(NotifierConfig):
+    type: Literal["webhook"]
+    url: SecretUrl
+    secret: SecretStr | None = None
+    headers: dict[str, str] = {}
+
+    @field_validator("secret")
+    @classmethod
+    def _secret_decodes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            signing_key(value)
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _no_reserved_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        clash = sorted(name for name in value if name.lower() in _RESERVED_HEADERS)
+        if clash:
+            raise ValueError(f"these headers are set by brand-monitor and cannot be overridden: {', '.join(clash)}")
+        return value
+
+
+def signing_key(secret: SecretStr) -> bytes:
+    """`whsec_<base64>` (the Standard Webhooks form) decodes to its bytes; any other string is used as UTF-8."""
+    raw = secret.get_secret_value()
+    if not raw:
+        raise ValueError("must not be empty")
+    if raw.startswith("whsec_"):
+        try:
+            return base64.b64decode(raw.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ValueError("whsec_ secrets must be base64 after the prefix") from None
+    return raw.encode("utf-8")
+
+
+def sign(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode("ascii")
+
+
+def alert_payload(alert: Alert) -> dict[str, Any]:
+    m, a, post_ = alert.mention, alert.assessment, alert.mention.post
+    text = trim(post_.text, MAX_TEXT)
+    return {
+        "type": "brand_mention.alert",
+        "id": alert.id,
+        "created_at": alert.created_at.isoformat(),
+        "data": {
+            "brand": m.brand, "competitor": m.competitor, "severity": a.severity, "sentiment": a.sentiment,
+            "sentiment_score": a.sentiment_score, "category": a.category, "language": a.language,
+            "reasons": list(a.reasons),
+            "matches": [{"term": x.term, "kind": x.kind, "score": x.score, "start": x.start, "end": x.end}
+                        for x in m.matches],
+            "post": {
+                "url": post_.url, "title": trim(post_.title, 1000), "text": text,
+                "text_html_escaped": html.escape(text, quote=True),
+                "author": {"handle": post_.author.handle, "display_name": post_.author.display_name,
+                           "followers": post_.author.followers},
+                "published_at": post_.published_at.isoformat() if post_.published_at else None,
+                "platform": post_.platform, "source_id": post_.source_id,
+                "engagement": {"likes": post_.engagement.likes, "reposts": post_.engagement.reposts,
+                               "replies": post_.engagement.replies},
+            },
+            "respond_by": alert.respond_by.isoformat() if alert.respond_by else None,
+            "reply": alert.reply,
+            "routes": list(alert.routes),
+        },
+    }
+
+
+class WebhookNotifier:
+    def __init__(self, notifier_id: str, config: WebhookConfig, http: httpx.AsyncClient,
+                 clock: Callable[[], float] = time.time):
+        self.id, self._config, self._http, self._clock = notifier_id, config, http, clock
+        self._key = signing_key(config.secret) if config.secret else None
+        self._what = describe("webhook", notifier_id)
+
+    async def send(self, alert: Alert, idempotency_key: str) -> Delivery:
+        body = encode_json(alert_payload(alert))
+        timestamp = str(int(self._clock()))
+        headers = {**self._config.headers, "Idempotency-Key": idempotency_key, "webhook-id": idempotency_key,
+                   "webhook-timestamp": timestamp}
+        if self._key is not None:
+            headers["webhook-signature"] = sign(self._key, idempotency_key, timestamp, body)
+        response = await post(self._http, self._config.url.get_secret_value(), content=body, headers=headers,
+                              what=self._what, timeout=self._config.timeout)
+        check(response, self._what)
+        return Delivery(notifier_id=self.id, alert_id=alert.id, status_code=response.status_code)
+
+
+@registry.notifier("webhook", WebhookConfig)
+def make_webhook(notifier_id: str, config: WebhookConfig, ctx: registry.PluginContext) -> WebhookNotifier:
+    return WebhookNotifier(notifier_id, config, ctx.http)
+
