@@ -1,0 +1,415 @@
+"""Generic RSS 0.9x/1.0/2.0, Atom and JSON Feed source: conditional GET, capped body, feedparser, Post mapping.
+
+The feed presets in `feeds.py` (Google News, Google Alerts, YouTube, Reddit RSS) build a URL and reuse
+`FeedSource` unchanged.
+"""
+from __future__ import annotations
+
+import asyncio
+import calendar
+import hashlib
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
+from typing import Annotated, Any, Literal
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import httpx
+import structlog
+from pydantic import AfterValidator
+
+from .. import registry
+from ..errors import PermanentError, TransientError
+from ..http import get_capped, redact
+from ..models import Author, Engagement, Post
+from ..settings import SourceConfig
+from .base import FetchResult, SourceState
+
+log = structlog.get_logger()
+
+MAX_TEXT = 20_000
+MAX_TITLE = 1_000
+MAX_ID = 500
+MAX_URL = 2_000
+MAX_ENTRIES = 2_000
+MAX_POLL_HINT = 24 * 3600.0  # a hostile or mistaken TTL must not silence a source for longer than a day
+_SAFE_SCHEMES = ("http", "https")
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
+
+
+def check_http_url(value: str) -> str:
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in _SAFE_SCHEMES or not parts.netloc:
+        raise ValueError(f"expected an http(s) URL, got {value!r}")
+    return value
+
+
+HttpUrlStr = Annotated[str, AfterValidator(check_http_url)]
+
+
+class RssConfig(SourceConfig):
+    type: Literal["rss"]
+    url: HttpUrlStr
+    headers: dict[str, str] = {}  # e.g. a User-Agent some servers insist on; never logged
+
+
+# --------------------------------------------------------------------------------------------- fetching
+
+@dataclass
+class FeedSource:
+    """Polls one feed URL. `refine` lets a preset adjust each Post (unwrap redirect links, tidy author names)."""
+    source_id: str
+    url: str
+    http: httpx.AsyncClient
+    timeout: float
+    max_bytes: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    platform: str = "rss"
+    refine: Callable[[Post], Post] | None = None
+    clock: Callable[[], float] = time.time
+
+    async def fetch(self, state: SourceState) -> FetchResult:
+        response, body = await self._get(state)
+        hint = poll_hint(response.headers, self.clock())
+        if response.status_code == 304:
+            return FetchResult(cursor=state.cursor, etag=response.headers.get("ETag") or state.etag,
+                               last_modified=response.headers.get("Last-Modified") or state.last_modified,
+                               not_modified=True, min_next_poll=hint)
+        feed = await asyncio.to_thread(parse_feed, body, response.headers, str(response.url))
+        posts = feed_posts(feed, self.source_id, self.platform)
+        if self.refine:
+            posts = [self.refine(p) for p in posts]
+        log.debug("feed_parsed", source_id=self.source_id, posts=len(posts), version=feed.version, bozo=feed.bozo)
+        return FetchResult(posts=posts, cursor=state.cursor, etag=response.headers.get("ETag"),
+                           last_modified=response.headers.get("Last-Modified"),
+                           min_next_poll=_max_hint(hint, feed.ttl_seconds))
+
+    async def _get(self, state: SourceState) -> tuple[httpx.Response, bytes]:
+        headers = dict(self.headers)
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.last_modified:
+            headers["If-Modified-Since"] = state.last_modified
+        try:
+            # httpx's timeout applies per read; this bounds the whole exchange (a server that trickles bytes)
+            async with asyncio.timeout(self.timeout):
+                return await get_capped(self.http, self.url, headers=headers, max_bytes=self.max_bytes,
+                                        timeout=self.timeout)
+        except TimeoutError:
+            raise TransientError(f"timed out fetching {redact(self.url)} after {self.timeout:g}s") from None
+
+
+def poll_hint(headers: httpx.Headers, now: float) -> float | None:
+    """Seconds the server asked us to wait before asking again: Cache-Control max-age, else Expires."""
+    cache_control = headers.get("Cache-Control", "").lower()
+    if "no-cache" in cache_control or "no-store" in cache_control:
+        return None
+    match = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", cache_control)
+    if match:
+        return _clamp(float(match.group(1)))
+    expires = _http_date(headers.get("Expires"))
+    if expires is None:
+        return None
+    reference = _http_date(headers.get("Date"))  # the server's own clock avoids skew between the two hosts
+    return _clamp(expires - (reference if reference is not None else now))
+
+
+def _http_date(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _clamp(seconds: float) -> float | None:
+    return min(seconds, MAX_POLL_HINT) if seconds > 0 else None
+
+
+def _max_hint(*hints: float | None) -> float | None:
+    found = [h for h in hints if h]
+    return max(found) if found else None
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+@dataclass
+class Entry:
+    """One feed item, independent of the feed format it came from."""
+    id: str = ""
+    link: str = ""
+    title: str = ""
+    title_html: bool = False
+    bodies: list[tuple[str, bool]] = field(default_factory=list)  # (value, is_html)
+    author: str = ""
+    published: datetime | None = None
+    lang: str | None = None
+    likes: int = 0
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ParsedFeed:
+    entries: list[Entry]
+    title: str = ""
+    version: str = ""
+    bozo: bool = False
+    ttl_seconds: float | None = None
+
+
+def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
+    """Parse feed bytes; raise PermanentError when they are not a usable feed (HTML page, garbage, empty)."""
+    if not body.strip():
+        raise PermanentError(f"{redact(url)}: empty response, not a feed")
+    content_type = headers.get("content-type", "")
+    if "json" in content_type or body.lstrip()[:1] == b"{":
+        feed = _parse_json_feed(body)
+        if feed is not None:
+            return feed
+    try:
+        result = feedparser.parse(io.BytesIO(body), response_headers=_parser_headers(headers, url))
+    except Exception as exc:  # feedparser on hostile bytes: any failure means "not a feed", never a crash
+        raise PermanentError(f"{redact(url)}: feed parser failed: {type(exc).__name__}") from None
+    feed = _from_feedparser(result)
+    if not feed.entries and (not feed.version or (feed.bozo and not feed.title)):
+        raise PermanentError(f"{redact(url)}: {_not_a_feed_reason(result, body, content_type)}")
+    return feed
+
+
+def _parser_headers(headers: Mapping[str, str], url: str) -> dict[str, str]:
+    # feedparser resolves relative links against content-location and picks the charset from content-type
+    out = {"content-location": urljoin(url, headers.get("content-location", "")) or url}
+    for name in ("content-type", "content-language"):
+        if headers.get(name):
+            out[name] = headers[name]
+    return out
+
+
+def _not_a_feed_reason(result: Any, body: bytes, content_type: str) -> str:
+    head = body.lstrip()[:200].lower()
+    if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
+        return f"got an HTML page ({content_type or 'no content-type'}), not a feed; check the URL"
+    problem = result.get("bozo_exception")
+    detail = f": {type(problem).__name__}: {str(problem)[:200]}" if problem else ""
+    return f"not an RSS/Atom/JSON feed{detail}"
+
+
+def _from_feedparser(result: Any) -> ParsedFeed:
+    info = result.get("feed", {})
+    feed_lang = _lang(info.get("language"))
+    entries = [_entry_from_feedparser(e, feed_lang) for e in result.get("entries", [])[:MAX_ENTRIES]]
+    title_html = _is_html((info.get("title_detail") or {}).get("type"))
+    return ParsedFeed(entries=entries, title=_plain(info.get("title", ""), title_html, MAX_TITLE),
+                      version=result.get("version") or "", bozo=bool(result.get("bozo")),
+                      ttl_seconds=_ttl(info.get("ttl")))
+
+
+def _entry_from_feedparser(e: Mapping[str, Any], feed_lang: str | None) -> Entry:
+    details = [*e.get("content", []), e.get("summary_detail") or {}]
+    bodies = [(d.get("value", ""), _is_html(d.get("type"))) for d in details if d.get("value")]
+    if not bodies and e.get("summary"):
+        bodies = [(e["summary"], True)]
+    title_detail = e.get("title_detail") or {}
+    author = (e.get("author_detail") or {}).get("name") or e.get("author") or ""
+    langs = [d.get("language") for d in (*details, title_detail)]
+    return Entry(
+        id=str(e.get("id") or ""), link=str(e.get("link") or ""), title=str(e.get("title") or ""),
+        title_html=_is_html(title_detail.get("type")), bodies=bodies, author=str(author),
+        published=_struct_time(e.get("published_parsed") or e.get("updated_parsed") or e.get("created_parsed")),
+        lang=next((lang for lang in map(_lang, langs) if lang), feed_lang),
+        likes=_int((e.get("media_starrating") or {}).get("count")),
+        raw=_raw_extras(e),
+    )
+
+
+def _raw_extras(e: Mapping[str, Any]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    tags = [str(t.get("term", ""))[:100] for t in e.get("tags", [])[:10] if t.get("term")]
+    if tags:
+        raw["tags"] = tags
+    source = e.get("source") or {}
+    if source.get("title"):
+        raw["source_title"] = str(source["title"])[:200]
+    views = _int((e.get("media_statistics") or {}).get("views"))
+    if views:
+        raw["views"] = views
+    return raw
+
+
+def _parse_json_feed(body: bytes) -> ParsedFeed | None:
+    """JSON Feed 1.0/1.1 (feedparser 6 does not read it). None when the body is not a JSON Feed."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
+        return None
+    items = doc.get("items")
+    if not isinstance(items, list):
+        raise PermanentError("JSON Feed without an items list")
+    feed_lang = _lang(doc.get("language"))
+    entries = [_entry_from_json(item, feed_lang) for item in items[:MAX_ENTRIES] if isinstance(item, dict)]
+    return ParsedFeed(entries=entries, title=_plain(str(doc.get("title") or ""), False, MAX_TITLE), version="json")
+
+
+def _entry_from_json(item: Mapping[str, Any], feed_lang: str | None) -> Entry:
+    bodies = [(str(item[k]), html) for k, html in (("content_html", True), ("content_text", False),
+                                                   ("summary", False)) if item.get(k)]
+    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+    names = [str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")]
+    return Entry(
+        id=str(item.get("id") or ""), link=str(item.get("url") or item.get("external_url") or ""),
+        title=str(item.get("title") or ""), bodies=bodies, author=", ".join(names),
+        published=_iso_time(item.get("date_published")) or _iso_time(item.get("date_modified")),
+        lang=_lang(item.get("language")) or feed_lang,
+    )
+
+
+# --------------------------------------------------------------------------------------------- entry -> Post
+
+def feed_posts(feed: ParsedFeed, source_id: str, platform: str) -> list[Post]:
+    """Posts of a feed, first occurrence of each id only (feeds repeat GUIDs)."""
+    posts: dict[str, Post] = {}
+    for entry in feed.entries:
+        post = entry_post(entry, source_id, platform, feed.title)
+        if post is not None and post.id not in posts:
+            posts[post.id] = post
+    return list(posts.values())
+
+
+def entry_post(entry: Entry, source_id: str, platform: str, feed_title: str = "") -> Post | None:
+    title = _plain(entry.title, entry.title_html, MAX_TITLE)
+    texts = [_plain(value, is_html, MAX_TEXT) for value, is_html in entry.bodies]
+    text = max(texts, key=len, default="")  # full content when there is some, else the summary
+    url = _safe_url(entry.link)
+    post_id = _post_id(entry.id, url, title, text)
+    if not post_id:
+        return None
+    raw = {**entry.raw, **({"feed_title": feed_title} if feed_title else {})}
+    return Post(source_id=source_id, platform=platform, id=post_id, url=url, title=title, text=text,
+                author=Author(handle=entry.author[:200], display_name=entry.author[:200]),
+                published_at=entry.published, engagement=Engagement(likes=entry.likes),
+                lang_hint=entry.lang, raw=raw)
+
+
+def _post_id(guid: str, url: str, title: str, text: str) -> str:
+    identity = guid.strip() or url
+    if not identity:
+        if not (title or text):
+            return ""
+        return "sha256:" + hashlib.sha256(f"{title}\0{text}".encode()).hexdigest()[:32]
+    if len(identity) > MAX_ID:
+        return "sha256:" + hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return identity
+
+
+def _safe_url(link: str) -> str:
+    link = link.strip()
+    if len(link) > MAX_URL:
+        return ""
+    parts = urlsplit(link)
+    return link if parts.scheme in _SAFE_SCHEMES and parts.netloc else ""
+
+
+class _TextExtractor(HTMLParser):
+    """HTML -> text: drops tags and script/style bodies, unescapes entities, breaks lines at block elements."""
+    _BLOCKS = {"p", "br", "div", "li", "ul", "ol", "tr", "table", "blockquote", "pre", "hr", "section",
+               "article", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "figcaption"}
+    _SKIP = {"script", "style", "template", "noscript", "head"}
+
+    def __init__(self, limit: int):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.size = 0
+        self.limit = limit
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BLOCKS:
+            self._add("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in self._BLOCKS:
+            self._add("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self._add(data)
+
+    def _add(self, text: str) -> None:
+        if self.size <= self.limit:
+            self.parts.append(text)
+            self.size += len(text)
+
+
+def html_to_text(markup: str, limit: int = MAX_TEXT) -> str:
+    parser = _TextExtractor(limit)
+    parser.feed(markup[: limit * 20])  # markup is longer than its text; this bounds the work, not the output
+    parser.close()
+    return "".join(parser.parts)
+
+
+def _plain(value: str, is_html: bool, limit: int) -> str:
+    text = html_to_text(value, limit) if is_html else value
+    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.replace("\r", "\n").split("\n"))
+    return "\n".join(line for line in lines if line)[:limit]
+
+
+def _is_html(mime: str | None) -> bool:
+    return mime is None or "html" in mime
+
+
+def _lang(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip().lower().replace("_", "-")
+    return value if _LANG.match(value) and len(value) <= 35 else None
+
+
+def _struct_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc) if value else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _iso_time(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return parsed and (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _ttl(value: Any) -> float | None:
+    try:
+        return _clamp(float(str(value).strip()) * 60) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int:
+    try:
+        return max(0, int(str(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+@registry.source("rss", RssConfig)
+def make_rss(source_id: str, config: RssConfig, ctx: registry.PluginContext) -> FeedSource:
+    return FeedSource(source_id, config.url, ctx.http, timeout=config.timeout, max_bytes=config.max_bytes,
+                      headers=dict(config.headers))
