@@ -107,7 +107,6 @@ REQUIRED = {
     ("Service", "ProtectSystem"): "strict",
     ("Service", "CapabilityBoundingSet"): "",
     ("Service", "MemoryDenyWriteExecute"): "yes",
-    ("Service", "IPAddressDeny"): "link-local multicast",
     ("Install", "WantedBy"): "multi-user.target",
 }
 
