@@ -1,0 +1,204 @@
+"""GitHub issues and pull requests that mention the brand: REST `/search/issues`, one query per (kind, term).
+
+One query per term and kind because `is:issue`/`is:pull-request` is now required and `OR` binds differently in
+the legacy and the advanced search grammars. The search index lags behind creation, so each poll looks back
+`index_lag` before the newest item seen and drops ids it already reported (kept in the cursor).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+import httpx
+import structlog
+from pydantic import Field, SecretStr
+
+from .. import registry
+from ..errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
+from ..http import parse_retry_after, raise_for_status
+from ..models import Author, Engagement, Post
+from ..settings import Duration, SourceConfig
+from .base import FetchResult, SourceState, search_terms
+
+log = structlog.get_logger()
+
+MAX_TEXT = 20_000
+PER_PAGE = 100
+SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute after a secondary rate limit without Retry-After
+_KIND_QUALIFIER = {"issue": "is:issue", "pr": "is:pull-request"}
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
+
+class GitHubConfig(SourceConfig):
+    type: Literal["github"]
+    token: SecretStr | None = None
+    api_url: str = "https://api.github.com"
+    kinds: list[Literal["issue", "pr"]] = Field(default=["issue", "pr"], min_length=1)
+    qualifiers: str = ""             # extra search qualifiers, e.g. "org:acme -is:archived"
+    lookback: Duration = 86400.0     # how far back the first poll looks
+    index_lag: Duration = 300.0      # re-query this far behind the newest item, for late-indexed ones
+    max_pages: int = Field(default=2, ge=1, le=10)
+
+
+class GitHubSource:
+    def __init__(self, source_id: str, config: GitHubConfig, http: httpx.AsyncClient,
+                 terms: Sequence[str], clock: Callable[[], float] = time.time):
+        self.source_id, self.config, self.http, self.terms, self.clock = source_id, config, http, list(terms), clock
+
+    async def fetch(self, state: SourceState) -> FetchResult:
+        since, seen = _load_cursor(state.cursor, self.clock() - self.config.lookback)
+        window_start = since - self.config.index_lag
+        queries = [self._query(kind, term, window_start) for kind in self.config.kinds for term in self.terms]
+        found: dict[str, Post] = {}
+        wait: float | None = None
+        for i, query in enumerate(queries):
+            posts, wait = await self._search(query, last_query=i == len(queries) - 1)
+            for post in posts:
+                if post.id not in seen:
+                    found.setdefault(post.id, post)
+        return FetchResult(posts=list(found.values()), cursor=_dump_cursor(since, seen, found, self.config.index_lag),
+                           min_next_poll=wait)
+
+    def _query(self, kind: str, term: str, start: float) -> str:
+        created = datetime.fromtimestamp(int(start), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        quoted = '"' + term.replace('"', " ").strip() + '"'
+        return " ".join(filter(None, [quoted, "in:title,body", _KIND_QUALIFIER[kind], f"created:>={created}",
+                                      self.config.qualifiers.strip()]))
+
+    async def _search(self, query: str, last_query: bool) -> tuple[list[Post], float | None]:
+        """All pages for one query; the wait until the rate-limit window resets if it is used up."""
+        posts: list[Post] = []
+        for page in range(1, self.config.max_pages + 1):
+            params = {"q": query, "sort": "created", "order": "desc", "per_page": PER_PAGE, "page": page}
+            url = str(httpx.URL(self.config.api_url.rstrip("/") + "/search/issues", params=params))
+            response, data = await self._get(url)
+            items = data.get("items")
+            if not isinstance(items, list):
+                raise PermanentError(f"{url}: response has no 'items' list")
+            posts += [_to_post(self.source_id, item) for item in items if isinstance(item, dict)]
+            wait = self._exhausted_for(response)
+            more = len(items) >= PER_PAGE and page < self.config.max_pages
+            if wait is not None and (more or not last_query):
+                raise RateLimitedError(f"{url}: search rate limit used up", wait)
+            if wait is not None or not more:
+                return posts, wait
+        log.warning("source_results_truncated", source_id=self.source_id, pages=self.config.max_pages)
+        return posts, None
+
+    def _exhausted_for(self, response: httpx.Response) -> float | None:
+        if response.headers.get("X-RateLimit-Remaining") != "0":
+            return None
+        return self._until_reset(response)
+
+    def _until_reset(self, response: httpx.Response) -> float | None:
+        reset = response.headers.get("X-RateLimit-Reset", "")
+        return max(float(reset) - self.clock(), 1.0) if reset.isdigit() else None
+
+    async def _get(self, url: str) -> tuple[httpx.Response, dict[str, Any]]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if self.config.token is not None:
+            headers["Authorization"] = f"Bearer {self.config.token.get_secret_value()}"
+        response, body = await _get_any_status(self.http, url, headers, self.config.max_bytes, self.config.timeout)
+        data = _parse_json(body)
+        if response.status_code >= 400:
+            self._raise_for_error(response, data or {}, url)
+        if data is None:
+            raise PermanentError(f"{url}: response is not a JSON object")
+        return response, data
+
+    def _raise_for_error(self, response: httpx.Response, data: dict[str, Any], url: str) -> None:
+        status, message = response.status_code, str(data.get("message", ""))[:200]
+        what = f"{url}: HTTP {status} {message}".rstrip()
+        if status in (403, 429):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None:
+                raise RateLimitedError(what, retry_after)
+            if response.headers.get("X-RateLimit-Remaining") == "0":
+                raise RateLimitedError(what, self._until_reset(response))
+            if "rate limit" in message.lower() or status == 429:
+                raise RateLimitedError(what, SECONDARY_LIMIT_WAIT)
+        if status in (401, 403):
+            raise AuthFailedError(f"{what} (check the github 'token')")
+        if status == 422:
+            raise PermanentError(f"{what} (check 'qualifiers' and the brand keywords)")
+        raise_for_status(response, what)
+
+
+async def _get_any_status(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int,
+                          timeout: float) -> tuple[httpx.Response, bytes]:
+    """Like monitor.http.get_capped, but error bodies are read too: GitHub tells rate limits apart in them."""
+    try:
+        async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PermanentError(f"{url}: response exceeds the {max_bytes}-byte cap")
+                chunks.append(chunk)
+            return response, b"".join(chunks)
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"timed out fetching {url}") from exc
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{type(exc).__name__} fetching {url}") from exc
+
+
+def _parse_json(body: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _to_post(source_id: str, item: dict[str, Any]) -> Post:
+    try:
+        created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).astimezone(timezone.utc)
+        issue_id, url = str(int(item["id"])), str(item["html_url"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentError(f"github: malformed search item ({type(exc).__name__})") from None
+    user = item.get("user") if isinstance(item.get("user"), dict) else {}
+    reactions = item.get("reactions") if isinstance(item.get("reactions"), dict) else {}
+    repo = str(item.get("repository_url", "")).rsplit("/repos/", 1)[-1]
+    body = _HTML_COMMENT.sub("", str(item.get("body") or "")).strip()
+    return Post(
+        source_id=source_id, platform="github", id=issue_id, url=url,
+        title=str(item.get("title", "")), text=body[:MAX_TEXT],
+        author=Author(handle=str(user.get("login", "")), display_name=str(user.get("login", ""))),
+        published_at=created,
+        engagement=Engagement(likes=_int(reactions.get("total_count")), replies=_int(item.get("comments"))),
+        raw={"repository": repo, "number": item.get("number"), "state": item.get("state"),
+             "is_pull_request": "pull_request" in item, "author_association": item.get("author_association"),
+             "created_at": created.timestamp()},
+    )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _load_cursor(cursor: str | None, default_since: float) -> tuple[float, dict[str, float]]:
+    try:
+        data = json.loads(cursor) if cursor else {}
+        return float(data.get("since", default_since)), {str(k): float(v) for k, v in data.get("seen", {}).items()}
+    except (ValueError, TypeError, AttributeError):
+        return default_since, {}  # an unreadable cursor restarts from the lookback window instead of failing for ever
+
+
+def _dump_cursor(since: float, seen: dict[str, float], found: dict[str, Post], lag: float) -> str:
+    """The newest creation time, and every id reported inside the look-back window behind it."""
+    seen = {**seen, **{post.id: post.raw["created_at"] for post in found.values()}}
+    newest = max([since, *seen.values()])
+    keep = {k: v for k, v in seen.items() if v >= newest - lag}
+    return json.dumps({"since": newest, "seen": dict(sorted(keep.items(), key=lambda kv: kv[1])[-1000:])})
+
+
+@registry.source("github", GitHubConfig)
+def make_github(source_id: str, config: GitHubConfig, ctx: registry.PluginContext) -> GitHubSource:
+    return GitHubSource(source_id, config, ctx.http, search_terms(ctx.brands, config.brands))

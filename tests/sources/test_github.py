@@ -1,0 +1,192 @@
+"""github source against a real HTTP server on 127.0.0.1 serving hand-written /search/issues bodies."""
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from monitor import registry
+from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
+from monitor.settings import BrandConfig
+from monitor.sources.base import SourceState
+from monitor.sources.github import GitHubConfig, make_github
+
+DATA = Path(__file__).parent / "more_data"
+NOW = 1767268800.0  # 2026-01-01T12:00:00Z
+BRANDS = (BrandConfig(name="Acme", keywords=["Acme", "AcmeCloud"]),)
+RATE = {"X-RateLimit-Limit": "30", "X-RateLimit-Remaining": "25", "X-RateLimit-Reset": str(int(NOW) + 40)}
+
+
+def body(name: str) -> dict:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def reply(data: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(data), status=status,
+                    headers={"Content-Type": "application/json; charset=utf-8", **RATE, **(headers or {})})
+
+
+def empty() -> dict:
+    return {"total_count": 0, "incomplete_results": False, "items": []}
+
+
+@pytest.fixture
+async def client():
+    async with httpx.AsyncClient() as c:
+        yield c
+
+
+def make(httpserver: HTTPServer, client: httpx.AsyncClient, **options):
+    raw = {"type": "github", "api_url": httpserver.url_for("/"), **options}
+    source = make_github("gh_test", GitHubConfig.model_validate(raw), registry.PluginContext(http=client, brands=BRANDS))
+    source.clock = lambda: NOW
+    return source
+
+
+def serve(httpserver: HTTPServer, responder) -> list[Request]:
+    calls: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        calls.append(request)
+        return responder(request.args["q"])
+    httpserver.expect_request("/search/issues").respond_with_handler(handler)
+    return calls
+
+
+async def test_maps_fields_and_builds_one_query_per_kind_and_term(httpserver, client):
+    page = body("synthetic_github_search_issues.json")
+    calls = serve(httpserver, lambda q: reply(page if q.startswith('"Acme" ') and "is:issue" in q else empty()))
+    source = make(httpserver, client, token="ghp_secret", qualifiers="-org:acme")
+
+    result = await source.fetch(SourceState("gh_test"))
+
+    queries = [c.args["q"] for c in calls]
+    assert queries == [
+        '"Acme" in:title,body is:issue created:>=2025-12-31T11:55:00+00:00 -org:acme',
+        '"AcmeCloud" in:title,body is:issue created:>=2025-12-31T11:55:00+00:00 -org:acme',
+        '"Acme" in:title,body is:pull-request created:>=2025-12-31T11:55:00+00:00 -org:acme',
+        '"AcmeCloud" in:title,body is:pull-request created:>=2025-12-31T11:55:00+00:00 -org:acme',
+    ]
+    assert (calls[0].args["sort"], calls[0].args["order"], calls[0].args["per_page"]) == ("created", "desc", "100")
+    assert calls[0].headers["Authorization"] == "Bearer ghp_secret"
+    assert calls[0].headers["Accept"] == "application/vnd.github+json"
+    issue, pr = result.posts
+    assert (issue.id, issue.platform, issue.url) == ("3300000412", "github", "https://github.com/octo-org/widgets/issues/412")
+    assert issue.title == "Acme webhook deliveries time out since v2.3"
+    assert issue.text == "**Describe the bug**\nAcme webhooks fail with `ETIMEDOUT`."
+    assert issue.author.handle == "mona-example"
+    assert issue.published_at == datetime(2026, 1, 1, 11, 30, tzinfo=timezone.utc)
+    assert (issue.engagement.likes, issue.engagement.replies) == (7, 4)
+    assert issue.raw["repository"] == "octo-org/widgets" and issue.raw["is_pull_request"] is False
+    assert pr.raw["is_pull_request"] is True and pr.text == ""
+    assert result.min_next_poll is None
+
+
+async def test_second_poll_overlaps_the_index_lag_without_duplicates(httpserver, client):
+    page = body("synthetic_github_search_issues.json")
+    late = copy.deepcopy(page["items"][1])
+    late.update(id=3300000010, html_url="https://github.com/someone/dotfiles/issues/10", created_at="2026-01-01T11:29:00Z")
+    responses = iter([page, {**page, "items": [page["items"][0], late]}])
+    calls = serve(httpserver, lambda q: reply(next(responses)))
+    source = make(httpserver, client, kinds=["issue"], brands=[], index_lag="10m")
+    source.terms = ["Acme"]
+
+    first = await source.fetch(SourceState("gh_test"))
+    second = await source.fetch(SourceState("gh_test", cursor=first.cursor))
+
+    assert len(first.posts) == 2
+    assert [p.id for p in second.posts] == ["3300000010"], "a late-indexed item inside the window is reported once"
+    assert "created:>=2026-01-01T11:20:00+00:00" in calls[1].args["q"]
+    cursor = json.loads(second.cursor)
+    assert set(cursor["seen"]) == {"3300000412", "3300000010"}  # the 09:00 item fell out of the window
+
+
+async def test_token_is_optional(httpserver, client):
+    calls = serve(httpserver, lambda q: reply(empty()))
+    await make(httpserver, client, kinds=["pr"]).fetch(SourceState("gh_test"))
+    assert "Authorization" not in calls[0].headers
+
+
+async def test_remaining_zero_on_last_request_sets_min_next_poll(httpserver, client):
+    serve(httpserver, lambda q: reply(body("synthetic_github_search_issues.json"), headers={"X-RateLimit-Remaining": "0"}))
+    source = make(httpserver, client, kinds=["issue"])
+    source.terms = ["Acme"]
+    result = await source.fetch(SourceState("gh_test"))
+    assert len(result.posts) == 2 and result.min_next_poll == 40
+
+
+async def test_remaining_zero_with_queries_left_raises_rate_limited(httpserver, client):
+    calls = serve(httpserver, lambda q: reply(empty(), headers={"X-RateLimit-Remaining": "0"}))
+    with pytest.raises(RateLimitedError) as info:
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+    assert info.value.retry_after == 40 and len(calls) == 1
+
+
+async def test_primary_rate_limit_403_waits_until_reset(httpserver, client):
+    serve(httpserver, lambda q: reply(body("synthetic_github_primary_rate_limit.json"), 403,
+                                      {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(NOW) + 55)}))
+    with pytest.raises(RateLimitedError) as info:
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+    assert info.value.retry_after == 55
+
+
+async def test_secondary_rate_limit_with_retry_after(httpserver, client):
+    serve(httpserver, lambda q: reply(body("synthetic_github_secondary_rate_limit.json"), 403, {"Retry-After": "90"}))
+    with pytest.raises(RateLimitedError) as info:
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+    assert info.value.retry_after == 90
+
+
+async def test_secondary_rate_limit_message_without_headers_is_not_auth_failure(httpserver, client):
+    serve(httpserver, lambda q: reply(body("synthetic_github_secondary_rate_limit.json"), 403))
+    with pytest.raises(RateLimitedError) as info:
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+    assert info.value.retry_after == 60
+
+
+async def test_bad_credentials_name_the_token_without_leaking_it(httpserver, client):
+    serve(httpserver, lambda q: reply(body("synthetic_github_bad_credentials.json"), 401))
+    with pytest.raises(AuthFailedError) as info:
+        await make(httpserver, client, token="ghp_leaky").fetch(SourceState("gh_test"))
+    assert "'token'" in str(info.value) and "ghp_leaky" not in str(info.value)
+
+
+async def test_forbidden_without_rate_limit_signs_is_auth_failure(httpserver, client):
+    serve(httpserver, lambda q: reply({"message": "Resource not accessible by personal access token"}, 403))
+    with pytest.raises(AuthFailedError):
+        await make(httpserver, client, token="t").fetch(SourceState("gh_test"))
+
+
+async def test_validation_failed_is_permanent(httpserver, client):
+    serve(httpserver, lambda q: reply(body("synthetic_github_validation_failed.json"), 422))
+    with pytest.raises(PermanentError, match="qualifiers"):
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+
+
+async def test_server_error_is_transient(httpserver, client):
+    serve(httpserver, lambda q: Response("<html>unicorn</html>", status=502))
+    with pytest.raises(TransientError):
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+
+
+@pytest.mark.parametrize("payload", ["<html>not json</html>", '{"items": {}}', '{"items": [{"id": "x"}]}'])
+async def test_malformed_body_is_permanent(httpserver, client, payload):
+    serve(httpserver, lambda q: Response(payload, headers={"Content-Type": "application/json"}))
+    with pytest.raises(PermanentError):
+        await make(httpserver, client).fetch(SourceState("gh_test"))
+
+
+async def test_full_pages_are_followed_up_to_max_pages(httpserver, client):
+    item = body("synthetic_github_search_issues.json")["items"][0]
+    full = {**empty(), "items": [{**item, "id": i, "html_url": f"https://github.com/o/r/issues/{i}"} for i in range(100)]}
+    calls = serve(httpserver, lambda q: reply(full))
+    source = make(httpserver, client, kinds=["issue"], max_pages=2)
+    source.terms = ["Acme"]
+    result = await source.fetch(SourceState("gh_test"))
+    assert [c.args["page"] for c in calls] == ["1", "2"] and len(result.posts) == 100
