@@ -36,7 +36,7 @@ class Plugin:
 SOURCES: dict[str, Plugin] = {}
 NOTIFIERS: dict[str, Plugin] = {}
 IMPORT_ERRORS: dict[str, str] = {}
-_NOT_PLUGINS = {"base", "format", "runner"}
+_NOT_PLUGINS = {"base", "format"}
 _loaded = False
 
 

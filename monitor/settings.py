@@ -136,6 +136,8 @@ class StoreConfig(Strict):
 class PollingConfig(Strict):
     backoff_max: Duration = 3600.0
     park_after: int = Field(default=10, ge=1)
+    parked_retry: Duration = 21600.0
+    concurrency: int = Field(default=20, ge=1)
 
 
 class DeliveryConfig(Strict):

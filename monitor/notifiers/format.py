@@ -9,7 +9,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, TypeVar
 from urllib.parse import quote, urlsplit
 
 from ..models import Alert, Severity, utc
@@ -27,6 +27,8 @@ _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>\[\]()#:!<-])")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 MAX_URL = 2000
+BUDGETS = ((3000, 1000), (1500, 600), (500, 300), (100, 100))  # (excerpt, reply) characters, largest first
+T = TypeVar("T")
 
 
 # --- cleaning and trimming -------------------------------------------------------------------------------------
@@ -113,8 +115,11 @@ def escape_mattermost(text: str) -> str:
 
 
 def escape_telegram_html(text: str) -> str:
-    """Telegram parse_mode=HTML: anything unescaped makes it reject the whole message; `@user` would notify."""
-    return html.escape(text, quote=True).replace("@", "@" + WJ)
+    """Telegram parse_mode=HTML: an unescaped `<` or `&` makes it reject the whole message; `@user` would notify.
+
+    Quotes stay as they are: Telegram knows only a few named entities, and untrusted text never goes in attributes.
+    """
+    return html.escape(text, quote=False).replace("@", "@" + WJ)
 
 
 def escape_google_chat(text: str) -> str:
@@ -173,6 +178,21 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         url=safe_url(post.url), respond_by=_time(alert.respond_by),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,
     )
+
+
+def fit(alert: Alert, render: Callable[[AlertView], T], size: Callable[[T], int], limit: int,
+        budgets: tuple[tuple[int, int], ...] = BUDGETS) -> T:
+    """`render(view(alert))` with the largest excerpt/reply budget whose `size` is within `limit`.
+
+    The last budget is small enough that every bounded field of the view fits any target's limit.
+    """
+    rendered = None
+    for excerpt_limit, reply_limit in budgets:
+        rendered = render(view(alert, excerpt_limit=excerpt_limit, reply_limit=reply_limit))
+        if size(rendered) <= limit:
+            break
+    assert rendered is not None
+    return rendered
 
 
 def plain_text(v: AlertView) -> str:

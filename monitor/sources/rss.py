@@ -225,11 +225,17 @@ def _entry_from_feedparser(e: Mapping[str, Any], feed_lang: str | None) -> Entry
     return Entry(
         id=str(e.get("id") or ""), link=str(e.get("link") or ""), title=str(e.get("title") or ""),
         title_html=_is_html(title_detail.get("type")), bodies=bodies, author=str(author),
-        published=_struct_time(e.get("published_parsed") or e.get("updated_parsed") or e.get("created_parsed")),
+        published=_entry_time(e),
         lang=next((lang for lang in map(_lang, langs) if lang), feed_lang),
         likes=_int((e.get("media_starrating") or {}).get("count")),
         raw=_raw_extras(e),
     )
+
+
+def _entry_time(e: Mapping[str, Any]) -> datetime | None:
+    # plain dict.get: FeedParserDict.get maps published->updated itself, with a DeprecationWarning
+    keys = ("published_parsed", "updated_parsed", "created_parsed")
+    return _struct_time(next((dict.get(e, k) for k in keys if dict.get(e, k)), None))
 
 
 def _raw_extras(e: Mapping[str, Any]) -> dict[str, Any]:

@@ -45,14 +45,18 @@ def idempotency_key(alert_id: str, notifier_id: str) -> str:
 
 
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, readonly: bool = False):
+        """Open (creating when needed) the database; `readonly` is for inspecting a live daemon's state."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        if readonly:
+            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0,
+                                         isolation_level=None, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "journal_size_limit=67108864"):
+                self._conn.execute(f"PRAGMA {pragma}")
         self._conn.row_factory = sqlite3.Row
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=5000",
-                       "journal_size_limit=67108864"):
-            self._conn.execute(f"PRAGMA {pragma}")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
     async def run(self, method: Callable[..., T], *args: Any) -> T:
@@ -77,7 +81,7 @@ class Store:
 
     def migrate(self) -> int:
         """Apply numbered migrations newer than PRAGMA user_version; return the resulting version."""
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self.schema_version()
         folder = resources.files("monitor.store") / "migrations"
         for script in sorted(folder.iterdir(), key=lambda p: p.name):
             number = int(script.name.split("_", 1)[0])
@@ -91,6 +95,9 @@ class Store:
                 raise
             version = number
         return version
+
+    def schema_version(self) -> int:
+        return self._conn.execute("PRAGMA user_version").fetchone()[0]
 
     def ping(self) -> bool:
         return self._conn.execute("SELECT 1").fetchone()[0] == 1
@@ -202,12 +209,14 @@ class Store:
 
     # -- reporting ------------------------------------------------------------------------------------------
 
-    def outbox_summary(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._conn.execute(
-            "SELECT notifier_id, status, COUNT(*) AS count, MAX(last_error) AS last_error FROM outbox"
-            " GROUP BY notifier_id, status ORDER BY notifier_id, status")]
+    def outbox_counts(self) -> dict[str, dict[str, int]]:
+        """notifier id -> status -> number of rows."""
+        counts: dict[str, dict[str, int]] = {}
+        for r in self._conn.execute("SELECT notifier_id, status, COUNT(*) FROM outbox GROUP BY notifier_id, status"):
+            counts.setdefault(r[0], {})[r[1]] = r[2]
+        return counts
 
-    def dead_letters(self, limit: int = 20) -> list[dict[str, Any]]:
+    def dead_letters(self, limit: int = 10) -> list[dict[str, Any]]:
         return [dict(r) for r in self._conn.execute(
             "SELECT id, alert_id, notifier_id, attempts, last_error FROM outbox WHERE status='dead'"
             " ORDER BY id DESC LIMIT ?", (limit,))]

@@ -1,0 +1,232 @@
+"""Composition root: settings -> objects, and the daemon's start / reload / stop order."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import registry
+from .classify import RuleClassifier
+from .delivery.worker import DeliveryWorker, Destination
+from .errors import ConfigError
+from .http import make_client
+from .matching import Matcher
+from .pipeline import Pipeline
+from .polling import Poller, PollReport
+from .registry import PluginContext
+from .runtime import systemd
+from .settings import Settings, SourceConfig, load_settings
+from .sources.base import Source
+from .store import Store
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class Components:
+    """Everything built from one version of the settings; replaced whole on reload."""
+    settings: Settings
+    pipeline: Pipeline
+    sources: dict[str, tuple[Source, SourceConfig]]
+    destinations: dict[str, Destination]
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    source_brands = {sid: set(cfg.brands) for sid, cfg in settings.sources.items() if cfg.brands}
+    return Pipeline(Matcher(settings.brands), RuleClassifier(), settings.routes, source_brands)
+
+
+def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:
+    ctx = PluginContext(http=http, brands=tuple(settings.brands))
+    sources = {}
+    for source_id, cfg in settings.sources.items():
+        if cfg.enabled:
+            plugin = registry.SOURCES[cfg.type]
+            sources[source_id] = (plugin.factory(source_id, cfg, ctx), cfg)
+    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, ctx), cfg)
+                    for nid, cfg in settings.notifiers.items()}
+    return Components(settings, build_pipeline(settings), sources, destinations)
+
+
+class Daemon:
+    def __init__(self, config_path: Path, settings: Settings):
+        self.config_path = config_path
+        self.settings = settings
+        self.store = Store(settings.store.resolved_path())
+        self.http = make_client()
+        self.components = build_components(settings, self.http)
+        self.worker = DeliveryWorker(self.store, self.components.destinations, settings.delivery)
+        self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake)
+        self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
+        self._stop = asyncio.Event()
+        self._polls: set[asyncio.Task] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.start()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        watchdog = asyncio.create_task(self._watchdog())
+        await self._stop.wait()
+        watchdog.cancel()
+        await self.stop()
+
+    async def start(self) -> None:
+        version = await self.store.run(self.store.migrate)
+        await self._schedule_all()
+        self.scheduler.start()
+        self.worker.start()
+        log.info("daemon_started", store=str(self.store.path), schema=version,
+                 sources=len(self.components.sources), notifiers=len(self.components.destinations))
+        systemd.notify_ready(self._status_line())
+
+    async def stop(self) -> None:
+        systemd.notify_stopping()
+        log.info("daemon_stopping")
+        self.scheduler.shutdown(wait=False)
+        if self._polls:
+            await asyncio.wait(self._polls, timeout=10)
+        await self.worker.stop()
+        await self.http.aclose()
+        self.store.close()
+        log.info("daemon_stopped")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def reload(self) -> None:
+        systemd.notify_reloading()
+        try:
+            settings = load_settings(self.config_path)
+            if settings.store.resolved_path() != self.store.path:
+                raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
+            components = build_components(settings, self.http)
+        except ConfigError as exc:
+            log.error("reload_rejected", problems=exc.problems)
+        else:
+            self.settings, self.components = settings, components
+            self.poller.pipeline = components.pipeline
+            self.poller.polling = settings.polling
+            await self.worker.replace_destinations(components.destinations)
+            self.worker.config = settings.delivery
+            self.scheduler.remove_all_jobs()
+            await self._schedule_all()
+            log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
+        systemd.notify_ready(self._status_line())
+
+    # -- polling ----------------------------------------------------------------------------------------
+
+    async def _schedule_all(self) -> None:
+        """One interval job per source; the first run honours persisted backoff, except that a parked
+        source is tried at once (a restart or reload is usually someone fixing it)."""
+        states = {s.source_id: s for s in await self.store.run(self.store.source_states)}
+        now = time.time()
+        for source_id, (_, cfg) in self.components.sources.items():
+            state = states.get(source_id)
+            due = now if state is None or state.parked else max(now, state.next_poll_at)
+            self.scheduler.add_job(
+                self._poll_job, IntervalTrigger(seconds=cfg.every, jitter=_jitter(cfg)), args=[source_id],
+                id=source_id, next_run_time=datetime.fromtimestamp(due, timezone.utc),
+                coalesce=True, max_instances=1, misfire_grace_time=None)
+
+    async def _poll_job(self, source_id: str) -> None:
+        task = asyncio.current_task()
+        self._polls.add(task)
+        try:
+            entry = self.components.sources.get(source_id)
+            if entry is None or self._stop.is_set():
+                return
+            async with self._poll_slots:
+                report = await self.poller.poll(source_id, *entry)
+            self._defer_if_needed(source_id, report)
+        finally:
+            self._polls.discard(task)
+
+    def _defer_if_needed(self, source_id: str, report: PollReport) -> None:
+        """Backoff, parking and server-requested delays push the next run past the regular interval."""
+        job = self.scheduler.get_job(source_id)
+        if job is None or report.next_poll_at is None:
+            return
+        wanted = datetime.fromtimestamp(report.next_poll_at, timezone.utc)
+        if job.next_run_time is not None and wanted > job.next_run_time:
+            job.modify(next_run_time=wanted)
+
+    async def _watchdog(self) -> None:
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            if await self.store.run(self.store.ping):
+                systemd.notify_watchdog()
+                systemd.notify_status(self._status_line())
+
+    def _status_line(self) -> str:
+        return f"polling {len(self.components.sources)} sources, {len(self.components.destinations)} destinations"
+
+
+def _jitter(cfg: SourceConfig) -> float:
+    return cfg.jitter if cfg.jitter is not None else min(cfg.every * 0.1, 60.0)
+
+
+async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport]:
+    """Poll every enabled source once; then (unless dry_run) deliver everything that is due and return."""
+    async with make_client() as http:
+        components = build_components(settings, http)
+        if dry_run:
+            return await asyncio.gather(*(_dry_poll(sid, src, components.pipeline)
+                                          for sid, (src, _) in components.sources.items()))
+        store = Store(settings.store.resolved_path())
+        try:
+            await store.run(store.migrate)
+            worker = DeliveryWorker(store, components.destinations, settings.delivery)
+            poller = Poller(store, components.pipeline, settings.polling)
+            reports = await asyncio.gather(*(poller.poll(sid, src, cfg)
+                                             for sid, (src, cfg) in components.sources.items()))
+            for report in reports:
+                print(f"{report.source_id}: " + (f"{report.posts} posts, {report.new_posts} new, "
+                                                 f"{report.alerts} alerts" if report.ok else f"FAILED: {report.error}"))
+            sent = await worker.flush()
+            print(f"delivered {sent} alert(s)")
+            return reports
+        finally:
+            store.close()
+
+
+async def _dry_poll(source_id: str, source: Source, pipeline: Pipeline) -> PollReport:
+    from .polling import describe
+    from .sources.base import SourceState
+
+    try:
+        result = await source.fetch(SourceState(source_id=source_id))
+    except Exception as exc:
+        print(f"{source_id}: FAILED: {describe(exc)}")
+        return PollReport(source_id, False, error=describe(exc))
+    now = datetime.now(timezone.utc)
+    outcomes = [o for post in result.posts for o in pipeline.process(post, now)]
+    print(f"{source_id}: {len(result.posts)} posts, {len(outcomes)} mentions")
+    for o in outcomes:
+        routes = ", ".join(o.routing.destinations) if o.routing else "no route"
+        print(f"  [{o.assessment.severity}] {o.mention.brand}: {o.mention.post.title or o.mention.post.text[:80]!r}"
+              f" -> {routes}")
+    return PollReport(source_id, True, len(result.posts), len(result.posts), len(outcomes))
+
+
+async def send_test_alert(settings: Settings, notifier_id: str, idempotency_key: str):
+    from .notifiers.base import sample_alert
+
+    async with make_client() as http:
+        destination = build_components(settings, http).destinations[notifier_id]
+        return await destination.notifier.send(sample_alert(settings.brands[0].name), idempotency_key)

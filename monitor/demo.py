@@ -1,0 +1,105 @@
+"""`brand-monitor demo`: the real daemon, offline. A sample feed is served on 127.0.0.1 and grows one post
+per poll; alerts are printed by the console notifier. State lives in a temporary folder."""
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+DEMO_POSTS = [
+    ("Northwind app down?", "Is the Northwind app down for everyone? It won't log me in and support is not answering. Third time this week!"),
+    ("Love the new Northwind plan", "Switched to Northwind last month and the speed is excellent. Thanks!"),
+    ("Weather today", "Sunny with light wind in the afternoon. Nothing about any company here."),
+    ("Northwind не работает", "Northwind опять не работает, ещё жду ответа от поддержки. Ужас."),
+    ("Northwind billing", "I was charged twice by Northwind this month, still waiting for a refund."),
+    ("Netið hjá Northwind", "Netið hjá Northwind virkar ekki og enn að bíða eftir svari."),
+    ("سوال درباره Northwind", "اینترنت Northwind قطع است و هنوز منتظرم، لطفاً بررسی کنید."),
+    ("How do I change my Northwind router password?", "Can you help? How do I change the Wi-Fi password on the Northwind router?"),
+]
+
+DEMO_CONFIG = """\
+# Written by `brand-monitor demo`. Copy it as a starting point: see config/example.yaml for every option.
+store:
+  path: {store}
+brands:
+  - name: Northwind
+    keywords: [Northwind]
+sources:
+  sample_feed:
+    type: rss
+    url: {url}
+    every: 2s
+notifiers:
+  terminal:
+    type: console
+routes:
+  - name: everything
+    when: {{}}
+    notify: [terminal]
+log:
+  level: warning
+"""
+
+
+class _FeedServer:
+    """Serves DEMO_POSTS as RSS, revealing three items at first and one more on every later request."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.start = datetime.now(timezone.utc)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = server.render().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/feed.xml"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def render(self) -> str:
+        self.requests += 1
+        shown = DEMO_POSTS[: min(len(DEMO_POSTS), 2 + self.requests)]
+        items = "".join(
+            f"<item><title>{escape(title)}</title><link>https://forum.example/t/{i}</link>"
+            f"<guid>https://forum.example/t/{i}</guid><description>{escape(text)}</description>"
+            f"<pubDate>{format_datetime(self.start - timedelta(minutes=len(DEMO_POSTS) - i))}</pubDate></item>"
+            for i, (title, text) in enumerate(shown))
+        return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Sample forum</title>'
+                f"<link>https://forum.example/</link><description>demo</description>{items}</channel></rss>")
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+async def run_demo(seconds: float) -> int:
+    from .app import Daemon
+    from .settings import load_settings
+
+    feed = _FeedServer()
+    with tempfile.TemporaryDirectory(prefix="brand-monitor-demo-") as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(DEMO_CONFIG.format(store=Path(tmp) / "state.db", url=feed.url), encoding="utf-8")
+        print(f"brand-monitor demo: polling {feed.url} every 2s for {seconds:.0f}s (config: {config})\n", flush=True)
+        daemon = Daemon(config, load_settings(config))
+        runner = asyncio.create_task(daemon.run())
+        await asyncio.sleep(seconds)
+        daemon.request_stop()
+        await runner
+        feed.close()
+    print("demo finished: each post above was matched, triaged, routed and delivered exactly once.")
+    return 0

@@ -1,0 +1,69 @@
+"""`brand-monitor status`: what an operator needs at a glance, read from the store without writing to it."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any
+
+from .settings import Settings
+from .store import Store
+
+STATUSES = ("pending", "sending", "sent", "dead")
+
+
+def collect_status(settings: Settings, now: float) -> dict[str, Any]:
+    path = settings.store.resolved_path()
+    states, counts, dead, alerts = {}, {}, [], {"open": 0, "late": 0}
+    if path.exists():
+        store = Store(path, readonly=True)
+        try:
+            if store.schema_version() > 0:
+                states = {s.source_id: asdict(s) for s in store.source_states()}
+                counts, dead, alerts = store.outbox_counts(), store.dead_letters(), store.open_alerts(now)
+        finally:
+            store.close()
+    sources = [{"id": sid, "type": cfg.type, "health": _health(cfg.enabled, states.get(sid)),
+                "last_success": _iso(states.get(sid, {}).get("last_success_at")),
+                "next_poll": _iso(states.get(sid, {}).get("next_poll_at")),
+                "errors": states.get(sid, {}).get("error_count", 0),
+                "last_error": states.get(sid, {}).get("last_error")}
+               for sid, cfg in settings.sources.items()]
+    deliveries = [{"notifier": nid, "configured": nid in settings.notifiers,
+                   **{s: counts.get(nid, {}).get(s, 0) for s in STATUSES}}
+                  for nid in dict.fromkeys([*settings.notifiers, *counts])]
+    return {"store": str(path), "sources": sources, "deliveries": deliveries, "dead_letters": dead,
+            "alerts": alerts}
+
+
+def _health(enabled: bool, state: dict | None) -> str:
+    if not enabled:
+        return "disabled"
+    if not state:
+        return "not polled yet"
+    if state["parked"]:
+        return "PARKED"
+    return "failing" if state["error_count"] else "ok"
+
+
+def _iso(ts: float | None) -> str | None:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds") if ts else None
+
+
+def render_status(report: dict[str, Any]) -> str:
+    lines = [f"store: {report['store']}", "", "sources:"]
+    for s in report["sources"]:
+        lines.append(f"  {s['id']:<20} {s['type']:<14} {s['health']:<14} last ok {s['last_success'] or '-'}"
+                     f"  next {s['next_poll'] or '-'}")
+        if s["last_error"]:
+            lines.append(f"      {s['errors']} error(s), last: {s['last_error']}")
+    lines += ["", "deliveries:"]
+    for d in report["deliveries"]:
+        note = "" if d["configured"] else "  (not in config: waits until it is added back)"
+        lines.append(f"  {d['notifier']:<20} " + "  ".join(f"{s} {d[s]}" for s in STATUSES) + note)
+    if report["dead_letters"]:
+        lines += ["", "recent dead letters:"]
+        lines += [f"  alert {d['alert_id']} -> {d['notifier_id']} after {d['attempts']} attempt(s): {d['last_error']}"
+                  for d in report["dead_letters"]]
+    a = report["alerts"]
+    lines += ["", f"alerts: {a['open']} open, {a['late']} past respond-by"]
+    return "\n".join(lines)

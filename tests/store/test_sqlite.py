@@ -1,0 +1,109 @@
+import sqlite3
+
+import pytest
+
+from monitor.models import Alert
+from monitor.sources.base import SourceState
+from monitor.store import Store
+from tests.factories import make_alert, make_post
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "state.db")
+    s.migrate()
+    yield s
+    s.close()
+
+
+def ingest(store, posts, destinations=("team",), now=100.0, state=None):
+    alerts = [(make_alert(p), list(destinations)) for p in posts]
+    return store.ingest(state or SourceState("feed", cursor="c1"), posts, alerts, now)
+
+
+def test_settings_and_migrations(store, tmp_path):
+    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store.migrate() == 1
+    assert store.migrate() == 1  # idempotent
+
+
+def test_ingest_stores_everything_in_one_go_and_dedups(store):
+    posts = [make_post(1), make_post(2)]
+    assert ingest(store, posts, ("team", "oncall")) == 4
+    assert store.load_source_state("feed").cursor == "c1"
+    assert store.unseen(posts + [make_post(3)]) == [make_post(3)]
+    assert ingest(store, posts) == 0  # seen again: nothing new
+
+
+def test_same_url_from_two_sources_alerts_once(store):
+    ingest(store, [make_post(1, source_id="a")])
+    assert store.unseen([make_post(1, source_id="b")]) == []
+
+
+def test_failed_ingest_changes_nothing(store):
+    good, bad = make_post(1), make_post(2)
+    with pytest.raises(sqlite3.Error):  # the second alert cannot be stored: the first must vanish too
+        store.ingest(SourceState("feed", cursor="new"), [good, bad],
+                     [(make_alert(good), ["team"]), (make_alert(bad), [object()])], 1.0)
+    assert store.load_source_state("feed").cursor is None
+    assert store.unseen([good, bad]) == [good, bad]
+    assert store.outbox_counts() == {}
+
+
+def test_claim_lease_and_fencing(store):
+    ingest(store, [make_post(1)])
+    row = store.claim("team", now=100.0, lease=60)
+    assert row is not None and row.attempts == 1
+    assert isinstance(row.alert(), Alert) and row.alert().mention.post.id == "1"
+    assert store.claim("team", now=120.0, lease=60) is None          # leased
+    stolen = store.claim("team", now=161.0, lease=60)                # lease expired: a restart re-claims
+    assert stolen is not None and stolen.attempts == 2
+    assert store.mark_sent(row, 170.0, 200, None) is False           # the old sender is fenced out
+    assert store.mark_sent(stolen, 170.0, 200, "m1") is True
+    assert store.claim("team", now=1000.0, lease=60) is None
+    assert store.outbox_counts() == {"team": {"sent": 1}}
+
+
+def test_retry_waits_until_due(store):
+    ingest(store, [make_post(1)])
+    row = store.claim("team", 100.0, 60)
+    store.mark_retry(row, 100.0, 150.0, "HTTP 503")
+    assert store.claim("team", 149.0, 60) is None
+    assert store.next_due_at("team") == 150.0
+    assert store.claim("team", 150.0, 60).attempts == 2
+
+
+def test_dead_letter_goes_to_fallback(store):
+    ingest(store, [make_post(1)])
+    row = store.claim("team", 100.0, 60)
+    store.mark_dead(row, 100.0, "HTTP 410", fallback="email")
+    assert store.outbox_counts() == {"team": {"dead": 1}, "email": {"pending": 1}}
+    assert store.dead_letters()[0]["last_error"] == "HTTP 410"
+    assert store.claim("email", 100.0, 60).alert_id == row.alert_id
+
+
+def test_release_does_not_count_the_attempt(store):
+    ingest(store, [make_post(1)])
+    row = store.claim("team", 100.0, 60)
+    store.release(row)
+    assert store.claim("team", 100.0, 60).attempts == 1
+
+
+def test_ack_and_open_alerts(store):
+    ingest(store, [make_post(1), make_post(2)])
+    alert_id = store.claim("team", 100.0, 60).alert_id
+    respond_by = make_alert(make_post(1)).respond_by.timestamp()
+    assert store.open_alerts(respond_by + 1) == {"open": 2, "late": 2}
+    assert store.ack(alert_id, 5.0) is True
+    assert store.ack(alert_id, 6.0) is False
+    assert store.open_alerts(0) == {"open": 1, "late": 0}
+
+
+def test_readonly_store_cannot_write(store, tmp_path):
+    ingest(store, [make_post(1)])
+    reader = Store(tmp_path / "state.db", readonly=True)
+    assert reader.outbox_counts() == {"team": {"pending": 1}}
+    with pytest.raises(sqlite3.OperationalError):
+        reader.ack("x", 1.0)
+    reader.close()

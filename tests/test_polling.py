@@ -1,0 +1,120 @@
+import random
+
+import pytest
+from structlog.testing import capture_logs
+
+from monitor.app import build_pipeline
+from monitor.errors import AuthFailedError, RateLimitedError, TransientError
+from monitor.polling import Poller, after_failure
+from monitor.settings import PollingConfig, SourceConfig, parse_settings
+from monitor.sources.base import FetchResult, SourceState
+from monitor.store import Store
+from tests.factories import make_post
+
+POLLING = PollingConfig(backoff_max="1h", park_after=3, parked_retry="6h")
+
+
+class ScriptedSource:
+    """A Source whose fetches return or raise the given outcomes in order."""
+
+    def __init__(self, *outcomes):
+        self.outcomes = list(outcomes)
+        self.states: list[SourceState] = []
+
+    async def fetch(self, state):
+        self.states.append(state)
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "state.db")
+    s.migrate()
+    yield s
+    s.close()
+
+
+def make_poller(store, clock=lambda: 1000.0):
+    settings = parse_settings("""
+brands: [{name: Acme}]
+notifiers: {team: {type: webhook, url: "http://127.0.0.1:9/hook"}}
+routes: [{name: all, notify: [team]}]
+""")
+    queued = []
+    return Poller(store, build_pipeline(settings), POLLING, on_queued=lambda: queued.append(1), clock=clock), queued
+
+
+CONFIG = SourceConfig(type="test", every="60s", timeout="5s")
+
+
+@pytest.mark.parametrize("errors, exc, low, high, parked", [
+    (0, TransientError("x"), 60, 120, False),                    # first failure: between every and 2x every
+    (1, TransientError("x"), 60, 240, False),
+    (0, RateLimitedError("x", retry_after=900), 900, 900, False),  # Retry-After wins over a shorter backoff
+    (2, TransientError("x"), 21600, 21600, True),                # third failure in a row parks
+    (0, AuthFailedError("x"), 21600, 21600, True),               # a wrong credential parks at once
+])
+def test_after_failure(errors, exc, low, high, parked):
+    for seed in range(20):
+        state = after_failure(SourceState("s", error_count=errors), exc, 0.0, 60.0, POLLING, random.Random(seed))
+        assert low <= state.next_poll_at <= high
+        assert state.parked is parked and state.error_count == errors + 1
+
+
+def test_backoff_is_capped():
+    state = after_failure(SourceState("s", error_count=1), TransientError("x"), 0.0, 60.0,
+                          PollingConfig(backoff_max="2m", park_after=50), random.Random(1))
+    assert state.next_poll_at <= 120
+
+
+async def test_poll_stores_new_posts_once_and_queues_alerts(store):
+    poller, queued = make_poller(store)
+    posts = [make_post(1, text="Acme is down"), make_post(2, text="nothing to see")]
+    source = ScriptedSource(FetchResult(posts=posts, cursor="c1", etag='"e1"'),
+                            FetchResult(posts=posts + [make_post(3, text="acme again")], cursor="c2"))
+    first = await poller.poll("feed", source, CONFIG)
+    assert (first.ok, first.new_posts, first.alerts, first.queued) == (True, 2, 1, 1)
+    second = await poller.poll("feed", source, CONFIG)
+    assert (second.new_posts, second.alerts) == (1, 1)
+    assert source.states[1].cursor == "c1" and source.states[1].etag == '"e1"'
+    assert store.load_source_state("feed").cursor == "c2"
+    assert store.outbox_counts() == {"team": {"pending": 2}} and len(queued) == 2
+
+
+async def test_failures_log_on_state_change_only(store):
+    poller, _ = make_poller(store)
+    source = ScriptedSource(TransientError("feed: HTTP 502"), TransientError("feed: HTTP 502"), FetchResult())
+    with capture_logs() as logs:
+        for _ in range(3):
+            await poller.poll("feed", source, CONFIG)
+    events = [e["event"] for e in logs if e["event"] != "poll_completed"]
+    assert events == ["source_failed", "source_recovered"]
+    state = store.load_source_state("feed")
+    assert state.error_count == 0 and state.last_error is None
+
+
+async def test_a_crashing_source_is_contained_and_parked(store):
+    poller, _ = make_poller(store)
+    source = ScriptedSource(ValueError("bug"), ValueError("bug"), ValueError("bug"))
+    with capture_logs() as logs:
+        reports = [await poller.poll("feed", source, CONFIG) for _ in range(3)]
+    assert not any(r.ok for r in reports)
+    assert reports[0].error == "internal error: ValueError: bug"
+    assert [e["event"] for e in logs] == ["source_failed", "source_parked"]
+    assert store.load_source_state("feed").parked
+
+
+async def test_poll_timeout_is_a_failure(store):
+    import asyncio
+
+    class Hanging:
+        async def fetch(self, state):
+            await asyncio.sleep(3600)
+
+    poller, _ = make_poller(store)
+    poller.grace = 0.0
+    report = await poller.poll("feed", Hanging(), SourceConfig(type="test", every="60s", timeout="10ms"))
+    assert not report.ok and "longer than" in report.error

@@ -1,0 +1,140 @@
+import textwrap
+
+import pytest
+from pydantic import SecretStr
+
+from monitor.cli import main
+from monitor.errors import ConfigError
+from monitor.settings import Strict, load_settings, parse_duration, parse_settings
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_settings(textwrap.dedent(text), "config.yaml")
+    return info.value.problems
+
+
+def test_unknown_field_names_file_line_and_field_with_a_hint():
+    assert problems("""\
+        brands:
+          - name: Acme
+            keywordz: [acme]
+        """) == ["config.yaml:3: brands[0].keywordz: unknown field (did you mean 'keywords'?)"]
+
+
+def test_only_brands_is_a_valid_file():
+    settings = parse_settings("brands: [{name: Acme}]")
+    assert settings.brands[0].terms == ["Acme"]
+    assert settings.sources == {} and settings.routes == []
+
+
+@pytest.mark.parametrize("text, seconds", [("2s", 2), ("5m", 300), ("1h", 3600), ("1d", 86400),
+                                           ("500ms", 0.5), ("1h30m", 5400)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["5", 5, "5 minutes", "m", "", None])
+def test_bad_durations_are_refused(bad):
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(bad)
+
+
+def test_bad_values_are_all_reported_in_line_order():
+    found = problems("""\
+        brands:
+          - name: Acme
+        delivery:
+          lease: 10x
+        routes:
+          - name: urgent
+            when: {severity: urgent}
+            notify: [nobody]
+        """)
+    assert found[0] == "config.yaml:4: delivery.lease: expected a duration such as '90s', '5m', '1h' or '1d', got '10x'"
+    assert found[1].startswith("config.yaml:7: routes[0].when.severity[0]: Input should be 'critical'")
+    assert len(found) == 2
+
+
+def test_route_to_unknown_notifier_points_at_the_item():
+    found = problems("""\
+        brands: [{name: Acme}]
+        routes:
+          - name: urgent
+            notify:
+              - slak
+        """)
+    assert found == ["config.yaml:5: routes[0].notify[0]: unknown notifier 'slak' (known: none)"]
+
+
+def test_unknown_source_type_lists_known_kinds():
+    found = problems("""\
+        brands: [{name: Acme}]
+        sources:
+          feed: {type: rsss, url: "http://example.com"}
+        """)
+    assert found[0].startswith("config.yaml:3: sources.feed.type: unknown type 'rsss' (known: ")
+    assert "rss" in found[0]
+
+
+def test_yaml_syntax_error_has_a_line():
+    assert problems("brands:\n  - name: [Acme\n")[0].startswith("config.yaml:3: invalid YAML")
+
+
+def test_duplicate_keys_are_an_error():
+    assert problems("brands: [{name: A}]\nbrands: [{name: B}]\n")[0].startswith("config.yaml:2: invalid YAML")
+
+
+def test_environment_substitution(monkeypatch):
+    monkeypatch.setenv("BRAND", "Acme")
+    settings = parse_settings("brands: [{name: '${BRAND}', keywords: ['${BRAND}', '${MISSING:-fallback}']}]")
+    assert settings.brands[0].keywords == ["Acme", "fallback"]
+
+
+def test_missing_environment_variable_is_named(monkeypatch):
+    monkeypatch.delenv("NOPE", raising=False)
+    assert problems("brands:\n  - name: x\n    keywords: ['${NOPE}']\n") == [
+        "config.yaml:3: brands[0].keywords[0]: environment variable NOPE is not set"]
+
+
+class WithSecret(Strict):
+    token: SecretStr | None = None
+
+
+def test_secret_file_twin_fills_the_field(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("s3cret\n")
+    model = WithSecret.model_validate({"token_file": str(secret)})
+    assert model.token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(model)
+
+
+def test_secret_file_problems(tmp_path):
+    with pytest.raises(ValueError, match="cannot read"):
+        WithSecret.model_validate({"token_file": str(tmp_path / "absent")})
+    with pytest.raises(ValueError, match="not both"):
+        WithSecret.model_validate({"token": "a", "token_file": str(tmp_path / "absent")})
+
+
+def test_check_command_exit_codes_and_no_traceback(tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text("brands: [{name: Acme}]\n")
+    assert main(["check", "--config", str(good)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("brands:\n  - name: Acme\n    keywordz: [x]\n")
+    assert main(["check", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:3: brands[0].keywordz: unknown field" in err
+    assert "Traceback" not in err
+    assert main(["check", "--config", str(tmp_path / "missing.yaml")]) == 2
+
+
+@pytest.mark.parametrize("name", ["example.yaml", "minimal.yaml"])
+def test_shipped_configs_are_valid(name, monkeypatch, tmp_path):
+    from pathlib import Path
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    for secret in ("slack_webhook_url", "webhook_secret", "smtp_password", "matrix_token", "telegram_token",
+                   "reddit_client_secret", "bluesky_app_password", "github_token"):
+        (tmp_path / secret).write_text("https://hooks.example/x\n")
+    settings = load_settings(Path(__file__).parents[1] / "config" / name)
+    assert settings.brands
