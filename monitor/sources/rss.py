@@ -357,9 +357,9 @@ class _TextExtractor(HTMLParser):
             self._add(data)
 
     def _add(self, text: str) -> None:
-        if self.size <= self.limit:
-            self.parts.append(text)
-            self.size += len(text)
+        if self.size < self.limit:
+            self.parts.append(text[: self.limit - self.size])
+            self.size += len(self.parts[-1])
 
 
 def html_to_text(markup: str, limit: int = MAX_TEXT) -> str:
