@@ -35,7 +35,7 @@ def _feed_source(source_id: str, config: SourceConfig, ctx: registry.PluginConte
 
 def or_query(terms: list[str]) -> str:
     """'"Acme" OR "Acme Corp"': each keyword as an exact phrase (quotes inside a keyword are dropped)."""
-    phrases = [t.replace('"', " ").strip() for t in terms]
+    phrases = [" ".join(t.replace('"', " ").split()) for t in terms]
     return " OR ".join(f'"{p}"' for p in phrases if p)
 
 
@@ -162,9 +162,15 @@ def reddit_user_agent(config: RedditRssConfig) -> str:
 _REDDIT_FOOTER = re.compile(r"\s*submitted by\s+/u/\S+(?:\s+to\s+r/\S+)?\s*\[link\]\s*\[comments\]\s*$")
 
 
+_REDDIT_FULLNAME = re.compile(r"\bt[1-6]_[a-z0-9]+$")
+
+
 def _refine_reddit(post: Post) -> Post:
+    """Drop the 'submitted by … [link] [comments]' footer, '/u/' and the feed URL feedparser glues to the id."""
     handle = post.author.handle.removeprefix("/u/")
-    return dataclasses.replace(post, text=_REDDIT_FOOTER.sub("", post.text),
+    fullname = _REDDIT_FULLNAME.search(post.id)
+    return dataclasses.replace(post, id=fullname.group(0) if fullname else post.id,
+                               text=_REDDIT_FOOTER.sub("", post.text),
                                author=Author(handle=handle, display_name=handle))
 
 
