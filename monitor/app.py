@@ -73,18 +73,22 @@ class Daemon:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        await self.start()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        await self.start()
         watchdog = asyncio.create_task(self._watchdog())
         await self._stop.wait()
         watchdog.cancel()
         await self.stop()
 
     async def start(self) -> None:
+        self.store.lock()
         version = await self.store.run(self.store.migrate)
+        recovered = await self.store.run(self.store.recover_in_flight)
+        if recovered:
+            log.warning("in_flight_recovered", alerts=recovered)
         await self._schedule_all()
         self.scheduler.start()
         self.worker.start()
@@ -190,7 +194,9 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
                                           for sid, (src, _) in components.sources.items()))
         store = Store(settings.store.resolved_path())
         try:
+            store.lock()
             await store.run(store.migrate)
+            await store.run(store.recover_in_flight)
             worker = DeliveryWorker(store, components.destinations, settings.delivery)
             poller = Poller(store, components.pipeline, settings.polling)
             reports = await asyncio.gather(*(poller.poll(sid, src, cfg)

@@ -6,6 +6,7 @@ WAL + synchronous=FULL + BEGIN IMMEDIATE for every write; one connection used fr
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
 import sqlite3
@@ -40,6 +41,10 @@ class OutboxRow:
         return Alert.from_dict(json.loads(self.payload))
 
 
+class StoreBusyError(OSError):
+    """The store is locked by another brand-monitor process."""
+
+
 def idempotency_key(alert_id: str, notifier_id: str) -> str:
     return hashlib.sha256(f"{alert_id}\0{notifier_id}".encode()).hexdigest()[:32]
 
@@ -57,6 +62,7 @@ class Store:
             for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "journal_size_limit=67108864"):
                 self._conn.execute(f"PRAGMA {pragma}")
         self._conn.row_factory = sqlite3.Row
+        self._lock_file = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
     async def run(self, method: Callable[..., T], *args: Any) -> T:
@@ -66,6 +72,19 @@ class Store:
     def close(self) -> None:
         self._executor.shutdown(wait=True)
         self._conn.close()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+    def lock(self) -> None:
+        """Claim the store for this process; a second daemon (or `once`) on the same store is refused,
+        which is what makes recover_in_flight() safe."""
+        handle = open(self.path.with_name(self.path.name + ".lock"), "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StoreBusyError(f"another brand-monitor process is using {self.path}") from None
+        self._lock_file = handle
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -194,6 +213,14 @@ class Store:
             _log_attempt(conn, row, now, "dead", None, None, error)
             if fallback:
                 _queue(conn, row.alert_id, fallback, now)
+
+    def recover_in_flight(self) -> int:
+        """At start-up (with the store locked) rows left 'sending' belong to a process that died: make
+        them due now instead of waiting for their leases to expire."""
+        with self._write() as conn:
+            cur = conn.execute("UPDATE outbox SET status='pending', lease_until=NULL, next_attempt_at=0"
+                               " WHERE status='sending'")
+        return cur.rowcount
 
     def release(self, row: OutboxRow) -> None:
         """Give a claimed but unsent row back (graceful stop), without counting the attempt."""

@@ -1,0 +1,102 @@
+"""Real HTTP servers on 127.0.0.1 for end-to-end tests: a feed whose items the test changes, and a webhook
+receiver that records every request (optionally slowly, like a struggling chat service)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from email.utils import format_datetime
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
+
+
+class _Server:
+    def __init__(self, handler_factory):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_factory(self))
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FeedServer(_Server):
+    """An RSS 2.0 feed at /feed.xml; `add(title, text)` publishes one more item."""
+
+    def __init__(self):
+        self.items: list[tuple[str, str, str]] = []
+        self.requests = 0
+        self.lock = threading.Lock()
+        super().__init__(_feed_handler)
+        self.url = f"http://127.0.0.1:{self.port}/feed.xml"
+
+    def add(self, title: str, text: str) -> str:
+        with self.lock:
+            guid = f"https://forum.example/t/{len(self.items) + 1}"
+            self.items.append((guid, title, text))
+        return guid
+
+    def render(self) -> bytes:
+        now = format_datetime(datetime.now(timezone.utc))
+        with self.lock:
+            items = "".join(f"<item><guid>{g}</guid><link>{g}</link><title>{escape(t)}</title>"
+                            f"<description>{escape(x)}</description><pubDate>{now}</pubDate></item>"
+                            for g, t, x in self.items)
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+                f"<link>https://forum.example/</link><description>d</description>{items}</channel></rss>").encode()
+
+
+def _feed_handler(server: FeedServer):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            server.requests += 1
+            body = server.render()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    return Handler
+
+
+class HookReceiver(_Server):
+    """Accepts webhook POSTs, answering 200 after `delay` seconds; keeps (arrival time, headers, JSON body)."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay = delay
+        self.received: list[tuple[float, dict, dict]] = []
+        super().__init__(_hook_handler)
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+
+    def alert_ids(self) -> list[str]:
+        return [body["id"] for _, _, body in list(self.received)]
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.received) >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def _hook_handler(server: HookReceiver):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            time.sleep(server.delay)
+            server.received.append((time.monotonic(), dict(self.headers), json.loads(body)))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+    return Handler
