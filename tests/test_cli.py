@@ -1,0 +1,98 @@
+import json
+
+import pytest
+
+from monitor.cli import main
+from tests.e2e.servers import FeedServer, HookReceiver
+
+
+@pytest.fixture
+def servers():
+    feed, hook = FeedServer(), HookReceiver()
+    yield feed, hook
+    feed.close()
+    hook.close()
+
+
+def write_config(tmp_path, feed_url="http://127.0.0.1:9/feed", hook_url="http://127.0.0.1:9/hook"):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"""
+store: {{path: {tmp_path / 'state.db'}}}
+brands:
+  - {{name: Acme, keywords: [Acme, Акме]}}
+  - {{name: Globex, competitor: true}}
+sources:
+  forum: {{type: rss, url: "{feed_url}"}}
+notifiers:
+  hook: {{type: webhook, url: "{hook_url}", timeout: 2s}}
+routes:
+  - {{name: urgent, when: {{severity: [critical, high]}}, notify: [hook]}}
+  - {{name: rest, notify: [hook]}}
+""")
+    return config
+
+
+def test_replay_contract(tmp_path, capsys, monkeypatch):
+    import io
+    lines = [
+        {"id": "1", "text": "The Acme app is down, third time this week", "author": "jane", "followers": 20},
+        {"id": 2, "text": "Lovely weather today"},
+        "not json at all",
+        {"id": "4"},
+        {"id": "5", "text": "Акме не работает, ещё жду", "lang": "ru", "published": "2026-11-25T10:00:00Z"},
+    ]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines)))
+    assert main(["replay", "--config", str(write_config(tmp_path)), "-"]) == 2
+    out, err = capsys.readouterr()
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in results] == ["1", 2, "5"]
+    first = results[0]
+    assert set(first) == {"id", "matched", "brand", "competitor", "matches", "language", "sentiment", "category",
+                          "severity", "routes", "reply"}
+    assert first["matched"] is True and first["brand"] == "Acme" and first["competitor"] is False
+    match = first["matches"][0]
+    assert "The Acme app"[match["start"]:match["end"]].lower() == "acme" and match["kind"] == "exact"
+    assert first["routes"] and first["reply"]
+    assert results[1] == {"id": 2, "matched": False}
+    assert results[2]["brand"] == "Acme" and results[2]["language"] == "ru"
+    assert "-:3: not valid JSON; line skipped" in err
+    assert "-:4: text: Field required; line skipped" in err
+
+
+def test_once_status_and_ack(tmp_path, capsys, servers):
+    feed, hook = servers
+    feed.add("Acme outage", "Acme is down for everyone")
+    feed.add("Other", "nothing here")
+    config = write_config(tmp_path, feed.url, hook.url)
+    assert main(["once", "--config", str(config)]) == 0
+    assert len(hook.received) == 1
+    assert main(["once", "--config", str(config)]) == 0     # seen already: nothing sent again
+    assert len(hook.received) == 1
+    capsys.readouterr()
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sources"][0]["health"] == "ok"
+    assert report["deliveries"] == [{"notifier": "hook", "configured": True, "pending": 0, "sending": 0,
+                                     "sent": 1, "dead": 0}]
+    assert report["alerts"]["open"] == 1
+    alert_id = hook.received[0][2]["id"]
+    assert main(["ack", "--config", str(config), alert_id]) == 0
+    assert main(["ack", "--config", str(config), alert_id]) == 1
+    assert main(["status", "--config", str(config)]) == 0
+    assert "alerts: 0 open" in capsys.readouterr().out
+
+
+def test_once_reports_a_broken_source_and_fails(tmp_path, capsys):
+    assert main(["once", "--config", str(write_config(tmp_path))]) == 1
+    assert "forum: FAILED" in capsys.readouterr().out
+
+
+def test_test_notify(tmp_path, capsys, servers):
+    _, hook = servers
+    assert main(["test-notify", "--config", str(write_config(tmp_path, hook_url=hook.url)), "hook"]) == 0
+    assert "hook: delivered" in capsys.readouterr().out
+    assert hook.received[0][2]["data"]["brand"] == "Acme"
+    assert main(["test-notify", "--config", str(write_config(tmp_path)), "hook"]) == 1
+    err = capsys.readouterr().err
+    assert "hook: FAILED (TransientError)" in err and "Traceback" not in err
+    assert main(["test-notify", "--config", str(write_config(tmp_path)), "nope"]) == 2
