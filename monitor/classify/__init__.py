@@ -1,3 +1,4 @@
 from .classifier import Classifier, RuleClassifier
+from .severity import TriageSettings, severity
 
-__all__ = ["Classifier", "RuleClassifier"]
+__all__ = ["Classifier", "RuleClassifier", "TriageSettings", "severity"]

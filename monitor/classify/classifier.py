@@ -1,77 +1,58 @@
 """Mention -> Assessment (language, sentiment, category, severity with reasons).
 
-v0: small keyword rules in en/fa/ru/is. The Classifier protocol is what the pipeline depends on.
+The Classifier protocol is what the pipeline depends on; RuleClassifier is the offline default: py3langid
+restricted to the configured languages, hand-written lexicons and phrase rules, and a pure severity function.
 """
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from typing import Protocol
 
-from ..models import Assessment, Category, Mention, Sentiment, Severity
+from ..models import Assessment, Mention
+from .category import categorize
+from .language import SUPPORTED, detect_language
+from .sentiment import analyze
+from .severity import TriageSettings, severity
+
+MAX_TEXT = 5_000
 
 
 class Classifier(Protocol):
     def assess(self, mention: Mention) -> Assessment: ...
 
 
-_NEGATIVE = re.compile(
-    r"\b(?:bad|worst|terrible|awful|broken|down|outage|fail\w*|error|scam|refund|angry|useless|hate|"
-    r"never again|still waiting|charged twice|third time|not working|doesn'?t work|can'?t log)\b"
-    r"|ужас\w*|плох\w*|не работает|сбой|ошибк\w*|ещё жду|еще жду|верните"
-    r"|ekki|bilun|hræðileg\w*|lélega?\w*|enn að bíða"
-    r"|خراب|قطع|افتضاح|بد|مشکل|هنوز منتظرم", re.I)
-_POSITIVE = re.compile(
-    r"\b(?:thanks?|thank you|great|love|awesome|excellent|amazing|best|happy|fast)\b"
-    r"|спасибо|отличн\w*|супер|люблю|takk|frábær\w*|æðisleg\w*|ممنون|عالی|مرسی|خوب", re.I)
-_OUTAGE = re.compile(
-    r"\b(?:down|outage|not working|doesn'?t work|broken|crash\w*|error|can'?t (?:log|connect|access)|offline)\b"
-    r"|не работает|сбой|упал|ошибк\w*|liggur niðri|virkar ekki|bilun|قطع|کار نمی‌کند|خراب", re.I)
-_QUESTION = re.compile(r"\?|\b(?:how do i|how can i|can you|please help|anyone know)\b|как |hvernig|چطور|چگونه", re.I)
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF]")
-_ICELANDIC = re.compile(r"[ðþæÐÞÆ]|\b(?:og|ekki|að|er)\b", re.I)
-
-
-def detect_language(text: str) -> str:
-    if _ARABIC_SCRIPT.search(text):
-        return "fa"
-    if _CYRILLIC.search(text):
-        return "ru"
-    if _ICELANDIC.search(text):
-        return "is"
-    return "en" if re.search(r"[A-Za-z]", text) else "other"
-
-
 class RuleClassifier:
-    def assess(self, mention: Mention) -> Assessment:
-        text = f"{mention.post.title}\n{mention.post.text}"
-        neg, pos = len(_NEGATIVE.findall(text)), len(_POSITIVE.findall(text))
-        score = max(-1.0, min(1.0, (pos - neg) / 2))
-        sentiment: Sentiment = "negative" if score < 0 else "positive" if score > 0 else "neutral"
-        category = self._category(text, sentiment)
-        severity, reasons = self._severity(mention, sentiment, category)
-        return Assessment(language=detect_language(text), sentiment=sentiment, sentiment_score=score,
-                          category=category, severity=severity, reasons=reasons)
+    """Offline and explainable: every label comes with the reasons that produced it."""
 
-    @staticmethod
-    def _category(text: str, sentiment: Sentiment) -> Category:
-        if _OUTAGE.search(text):
-            return "outage"
-        if sentiment == "negative":
-            return "complaint"
-        if _QUESTION.search(text):
-            return "question"
-        return "praise" if sentiment == "positive" else "other"
+    def __init__(self, settings: TriageSettings | None = None, languages: Iterable[str] = SUPPORTED) -> None:
+        self.settings = settings or TriageSettings()
+        self.languages = tuple(lang for lang in languages if lang in SUPPORTED) or SUPPORTED
 
-    @staticmethod
-    def _severity(mention: Mention, sentiment: Sentiment, category: Category) -> tuple[Severity, tuple[str, ...]]:
-        reasons = [f"category {category}", f"sentiment {sentiment}"]
-        severity: Severity = {"outage": "high", "complaint": "high", "question": "medium"}.get(category, "low")
-        followers = mention.post.author.followers or 0
-        if severity == "high" and followers >= 10_000:
-            severity = "critical"
-            reasons.append(f"author reach {followers} followers")
-        if mention.competitor and severity in ("critical", "high"):
-            severity = "medium"
-            reasons.append("competitor mention, capped at medium")
-        return severity, tuple(reasons)
+    def language(self, mention: Mention) -> str:
+        post = mention.post
+        lang = detect_language(_text(mention), self.languages)
+        hint = (post.lang_hint or "").split("-")[0].lower()
+        # a source's own language tag only decides when the text is too short to judge
+        return hint if lang == "other" and hint in self.languages else lang
+
+    def assess(self, mention: Mention, *, velocity: int = 0, author_complaints: int = 0) -> Assessment:
+        """`velocity` (similar posts in the incident window) and `author_complaints` come from the store."""
+        text = _text(mention)
+        lang = self.language(mention)
+        signals = analyze(text, lang, positive_at=self.settings.positive_at, negative_at=self.settings.negative_at)
+        category, why = categorize(signals)
+        post = mention.post
+        level, sev_reasons = severity(
+            category=category, sentiment_score=signals.score, followers=post.author.followers,
+            likes=post.engagement.likes, reposts=post.engagement.reposts, replies=post.engagement.replies,
+            velocity=velocity, author_complaints=author_complaints, risk="risk" in signals.tags,
+            source=post.source_id, platform=post.platform, competitor=mention.competitor, settings=self.settings)
+        reasons = (f"language {lang}", f"sentiment {signals.label} {signals.score:+.2f}", why,
+                   *signals.reasons, *sev_reasons)
+        return Assessment(language=lang, sentiment=signals.label, sentiment_score=signals.score,
+                          category=category, severity=level, reasons=tuple(r[:120] for r in reasons))
+
+
+def _text(mention: Mention) -> str:
+    post = mention.post
+    return (f"{post.title}\n{post.text}" if post.title else post.text)[:MAX_TEXT]

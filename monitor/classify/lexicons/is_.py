@@ -18,7 +18,7 @@ _ENTRIES = {
                   "óánægð* ósátt* ósáttur vandamál* vandræð* bilun* bilað* biluð* vesen* klúður* klúðr* "
                   "langdregin* langdregn* fyrirsjáanleg* ófyndin* ófyndn* tilgangslaus* máttlaus* "
                   "misheppnað* misheppnuð* verri dapurleg* döpur dapur sorgleg* leiðinlegt ljót* "
-                  "dýr* okur* seinkun* seint töf* tafir dónaleg* kvörtun* kvarta* því_miður miður "
+                  "dýrt okur* seinkun* seint töf* tafir dónaleg* kvörtun* kvarta* því_miður miður "
                   "óskiljanleg* ruglingsleg* slöpp* slappt* slapp* þunn* kjánaleg* bjánaleg* heimskuleg* "
                   "flatt flöt* óspennandi veik* tómleg* klisj*"),
     **words(-1.0, "bíða bíð* beðið týnd* týnt glatað aflýst* aflýs* endurgreiðslu* endurgreið*"),
