@@ -95,8 +95,11 @@ def break_mentions(text: str) -> str:
 
 
 def escape_slack(text: str) -> str:
-    """Slack mrkdwn/text: only `<…>` sequences ping or link, and escaping `& < >` disarms all of them."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn/text: `<…>` sequences ping or link, and escaping `& < >` disarms all of them.
+
+    `@here` only pings with link_names (never set), but breaking it costs nothing and survives a setting change.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "@" + WJ)
 
 
 def escape_markdown(text: str) -> str:

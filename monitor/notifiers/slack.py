@@ -60,7 +60,7 @@ def blocks(v: AlertView) -> list[dict[str, Any]]:
     out.append({"type": "section", "fields": fields})
     if v.url:
         out.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"<{escape_slack(v.url)}|Open post>"}]})
+            {"type": "mrkdwn", "text": f"<{v.url.replace('&', '&amp;')}|Open post>"}]})  # safe_url encoded <>|
     if v.reply:
         out.append(_mrkdwn_section("*Drafted reply*\n" + trim_escaped(v.reply, SECTION_LIMIT - 20, _quote)))
     return out
