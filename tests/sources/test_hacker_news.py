@@ -53,6 +53,11 @@ def _item(n: int, ts: int, title: str = "Acme news") -> dict:
             "objectID": str(n)}
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    return ("127.0.0.1", 0)
+
+
 @pytest.fixture
 async def client():
     async with httpx.AsyncClient() as c:

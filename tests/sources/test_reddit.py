@@ -89,6 +89,11 @@ def _thing(n: int, ts: float, sub: str = "acme") -> dict:
                                    "permalink": f"/r/{sub}/comments/x{n}/acme_thing/", "created_utc": ts}}
 
 
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    return ("127.0.0.1", 0)
+
+
 @pytest.fixture
 async def client():
     async with httpx.AsyncClient() as c:
