@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -23,14 +22,12 @@ from ..errors import AuthFailedError, PermanentError, RateLimitedError, Transien
 from ..http import MAX_RETRY_AFTER, parse_retry_after, raise_for_status, redact
 from ..models import Alert, Delivery
 from ..settings import NotifierConfig
-from .format import AlertView, clean, one_line, plain_text, view
+from .format import BUDGETS, AlertView, clean, fit, one_line, plain_text
 
 log = structlog.get_logger()
 
 MAX_EVENT_BYTES = 65_536          # spec limit for a whole event, envelope (ids, hashes, signatures) included
 CONTENT_BUDGET = 60_000           # what our content may take, leaving room for that envelope
-EXCERPT_LIMIT = 4_000             # characters of the post shown; chat rooms are for skimming
-FALLBACK_EXCERPT_LIMIT = 500      # after a 413 from a server with a smaller limit than the spec's
 _AUTH_ERRCODES = {"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN", "M_USER_DEACTIVATED", "M_USER_LOCKED"}
 
 
@@ -87,8 +84,7 @@ def html_body(v: AlertView) -> str:
     return "".join(parts)
 
 
-def message_content(alert: Alert, msgtype: str, excerpt_limit: int) -> dict[str, Any]:
-    v = view(alert, excerpt_limit=excerpt_limit)
+def message_content(v: AlertView, msgtype: str) -> dict[str, Any]:
     return {"msgtype": msgtype, "body": neutralise_room_ping(plain_text(v)), "format": "org.matrix.custom.html",
             "formatted_body": html_body(v), "m.mentions": {}}
 
@@ -98,20 +94,10 @@ def encoded_size(content: dict[str, Any]) -> int:
     return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
-def fitted_content(alert: Alert, msgtype: str, excerpt_limit: int, budget: int) -> dict[str, Any]:
-    """The message with the post's excerpt shortened until the content fits `budget` bytes. Never rejects."""
-    limit = excerpt_limit
-    while True:
-        content = message_content(alert, msgtype, limit)
-        size = encoded_size(content)
-        if size <= budget or limit <= FALLBACK_EXCERPT_LIMIT:
-            return content
-        limit = max(FALLBACK_EXCERPT_LIMIT, min(int(limit * 0.9), math.floor(limit * budget / size)))
-
-
 class MatrixNotifier:
-    # instance attributes so a test can provoke a real 413 from the server
-    excerpt_limit = EXCERPT_LIMIT
+    # (excerpt, reply) character budgets tried largest first, and the byte budget they must fit; instance
+    # attributes so a test can provoke a real 413 from the server
+    budgets = BUDGETS
     content_budget = CONTENT_BUDGET
 
     def __init__(self, notifier_id: str, config: MatrixConfig, http: httpx.AsyncClient):
@@ -120,17 +106,22 @@ class MatrixNotifier:
 
     async def send(self, alert: Alert, idempotency_key: str) -> Delivery:
         txn = txn_id(idempotency_key)
-        content = fitted_content(alert, self._config.msgtype, self.excerpt_limit, self.content_budget)
+        content = self._content(alert, self.budgets)
         response = await self._put(txn, content)
         if response.status_code == 413:
             # The server's limit is smaller than the spec's: cut hard and send again under the same txnId
             # (an error is never cached as the transaction's result).
             log.warning("matrix_message_too_large", notifier_id=self.id, alert_id=alert.id,
                         content_bytes=encoded_size(content))
-            content = message_content(alert, self._config.msgtype, FALLBACK_EXCERPT_LIMIT)
+            content = self._content(alert, self.budgets[-1:])
             response = await self._put(txn, content)
         event_id = self._event_id(response)
         return Delivery(notifier_id=self.id, alert_id=alert.id, status_code=response.status_code, remote_id=event_id)
+
+    def _content(self, alert: Alert, budgets: tuple[tuple[int, int], ...]) -> dict[str, Any]:
+        def render(v: AlertView) -> dict[str, Any]:
+            return message_content(v, self._config.msgtype)
+        return fit(alert, render, encoded_size, self.content_budget, budgets)
 
     async def _put(self, txn: str, content: dict[str, Any]) -> httpx.Response:
         room = quote(self._config.room_id, safe="")
