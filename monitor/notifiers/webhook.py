@@ -65,12 +65,27 @@ async def post(http: httpx.AsyncClient, url: str, *, content: bytes, what: str, 
 
 
 def detail(response: httpx.Response, limit: int = 200) -> str:
-    """A short, redacted excerpt of an error body, for the operator."""
+    """A short excerpt of an error body, for the operator, with anything that looks like a credential removed.
+
+    Besides the usual patterns, every long path segment and query value of the request URL is scrubbed: a
+    service that echoes the token it was given must not get it into our logs.
+    """
     try:
-        text = response.text
+        text = one_line(clean(response.text), 2000)
     except (UnicodeDecodeError, LookupError):
         return ""
-    return redact(one_line(clean(text), limit))
+    for part in _url_parts(response):
+        text = text.replace(part, "***")
+    return trim(redact(text), limit)
+
+
+def _url_parts(response: httpx.Response) -> list[str]:
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response built without a request (tests)
+        return []
+    parts = [value for _, value in url.params.multi_items()] + url.path.split("/")
+    return sorted({p for p in parts if len(p) >= 10}, key=len, reverse=True)
 
 
 def check(response: httpx.Response, what: str) -> None:
