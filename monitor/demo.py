@@ -72,7 +72,7 @@ class _FeedServer:
 
     def render(self) -> str:
         self.requests += 1
-        shown = DEMO_POSTS[: min(len(DEMO_POSTS), 2 + self.requests)]
+        shown = DEMO_POSTS[: 1 + 2 * self.requests]
         items = "".join(
             f"<item><title>{escape(title)}</title><link>https://forum.example/t/{i}</link>"
             f"<guid>https://forum.example/t/{i}</guid><description>{escape(text)}</description>"

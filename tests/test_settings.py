@@ -133,8 +133,10 @@ def test_check_command_exit_codes_and_no_traceback(tmp_path, capsys):
 def test_shipped_configs_are_valid(name, monkeypatch, tmp_path):
     from pathlib import Path
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
-    for secret in ("slack_webhook_url", "webhook_secret", "smtp_password", "matrix_token", "telegram_token",
-                   "reddit_client_secret", "bluesky_app_password", "github_token"):
-        (tmp_path / secret).write_text("https://hooks.example/x\n")
+    secrets = {"slack_webhook_url": "https://hooks.slack.com/services/T0/B0/x", "webhook_secret": "s",
+               "smtp_password": "p", "matrix_token": "syt_x", "telegram_token": "123456:ABC-def",
+               "reddit_client_secret": "r", "bluesky_app_password": "abcd-efgh-ijkl-mnop", "github_token": "ghp_x"}
+    for secret, value in secrets.items():
+        (tmp_path / secret).write_text(value + "\n")
     settings = load_settings(Path(__file__).parents[1] / "config" / name)
     assert settings.brands
