@@ -16,7 +16,7 @@ import structlog
 from pydantic import Field, field_validator
 
 from .. import registry
-from ..errors import PermanentError
+from ..errors import ExternalError, PermanentError, RateLimitedError
 from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
@@ -62,18 +62,33 @@ class AppStoreConfig(SourceConfig):
 class AppStoreSource:
     def __init__(self, source_id: str, config: AppStoreConfig, http: httpx.AsyncClient):
         self.source_id, self.config, self.http = source_id, config, http
+        self._failing = FailingTargets(source_id, "storefront_app")
 
     async def fetch(self, state: SourceState) -> FetchResult:
+        """Each (storefront, app) on its own: one that fails keeps its cursor and does not hold back the others.
+        A 429 stops the poll (the limit is per client address); the source fails only when every one failed."""
         cursors = _load_cursor(state.cursor)
         posts: list[Post] = []
         new_cursors: dict[str, int] = {}
+        errors: list[ExternalError] = []
         for country in self.config.countries:
             for app_id in self.config.apps:
                 key = f"{country}/{app_id}"
-                found, newest = await self._poll_app(country, app_id, cursors.get(key))
+                try:
+                    found, newest = await self._poll_app(country, app_id, cursors.get(key))
+                except RateLimitedError:
+                    raise
+                except ExternalError as exc:
+                    self._failing.note_failure(key, exc)
+                    errors.append(exc)
+                    newest, found = cursors.get(key), []
+                else:
+                    self._failing.note_success(key)
                 posts += found
                 if newest is not None:
                     new_cursors[key] = newest
+        if errors and len(errors) == len(self.config.countries) * len(self.config.apps):
+            raise errors[0]
         return FetchResult(posts=posts, cursor=json.dumps(new_cursors, sort_keys=True))
 
     async def _poll_app(self, country: str, app_id: str, last: int | None) -> tuple[list[Post], int | None]:
@@ -165,6 +180,24 @@ def _parse_time(value: str) -> datetime | None:
 
 def _int(value: str) -> int:
     return int(value) if value.lstrip("-").isdigit() else 0
+
+
+class FailingTargets:
+    """Logs a target's failure when it starts and its recovery when it ends, not on every poll."""
+
+    def __init__(self, source_id: str, what: str):
+        self.source_id, self.what, self.failing = source_id, what, set[str]()
+
+    def note_failure(self, target: str, exc: ExternalError) -> None:
+        if target not in self.failing:
+            self.failing.add(target)
+            log.warning("source_target_failed", source_id=self.source_id, **{self.what: target},
+                        error=str(exc), error_kind=type(exc).__name__)
+
+    def note_success(self, target: str) -> None:
+        if target in self.failing:
+            self.failing.discard(target)
+            log.info("source_target_recovered", source_id=self.source_id, **{self.what: target})
 
 
 def _load_cursor(cursor: str | None) -> dict[str, int]:

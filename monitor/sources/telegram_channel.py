@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .. import registry
-from ..errors import PermanentError
+from ..errors import ExternalError, PermanentError, RateLimitedError
 from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import SourceConfig
@@ -54,17 +54,32 @@ class TelegramChannelConfig(SourceConfig):
 class TelegramChannelSource:
     def __init__(self, source_id: str, config: TelegramChannelConfig, http: httpx.AsyncClient):
         self.source_id, self.config, self.http = source_id, config, http
+        self._failing = FailingTargets(source_id, "channel")
 
     async def fetch(self, state: SourceState) -> FetchResult:
+        """Each channel on its own: one that fails keeps its cursor and does not hold back the others.
+        A 429 stops the poll (the limit is per client address); the source fails only when every channel did."""
         cursors = _load_cursor(state.cursor)
         posts: list[Post] = []
         new_cursors: dict[str, int] = {}
+        errors: list[ExternalError] = []
         for channel in self.config.channels:
             key = channel.lower()
-            found, newest = await self._poll_channel(channel, cursors.get(key))
+            try:
+                found, newest = await self._poll_channel(channel, cursors.get(key))
+            except RateLimitedError:
+                raise
+            except ExternalError as exc:
+                self._failing.note_failure(channel, exc)
+                errors.append(exc)
+                newest, found = cursors.get(key), []
+            else:
+                self._failing.note_success(channel)
             posts += found
             if newest is not None:
                 new_cursors[key] = newest
+        if errors and len(errors) == len(self.config.channels):
+            raise errors[0]
         return FetchResult(posts=posts, cursor=json.dumps(new_cursors, sort_keys=True))
 
     async def _poll_channel(self, channel: str, last: int | None) -> tuple[list[Post], int | None]:
@@ -182,6 +197,24 @@ def parse_count(text: str) -> int | None:
     except ValueError:
         return None
     return int(value * _SCALE[suffix.upper()])
+
+
+class FailingTargets:
+    """Logs a channel's failure when it starts and its recovery when it ends, not on every poll."""
+
+    def __init__(self, source_id: str, what: str):
+        self.source_id, self.what, self.failing = source_id, what, set[str]()
+
+    def note_failure(self, target: str, exc: ExternalError) -> None:
+        if target not in self.failing:
+            self.failing.add(target)
+            log.warning("source_target_failed", source_id=self.source_id, **{self.what: target},
+                        error=str(exc), error_kind=type(exc).__name__)
+
+    def note_success(self, target: str) -> None:
+        if target in self.failing:
+            self.failing.discard(target)
+            log.info("source_target_recovered", source_id=self.source_id, **{self.what: target})
 
 
 def _load_cursor(cursor: str | None) -> dict[str, int]:

@@ -151,3 +151,18 @@ def test_stars(rating, expected):
 def test_config_rejects_bad_ids_and_storefronts(options):
     with pytest.raises(ValidationError):
         AppStoreConfig.model_validate({"type": "app_store", **options})
+
+
+async def test_a_failing_storefront_does_not_hold_back_the_others(httpserver, client):
+    httpserver.expect_request(page_path(1, "us")).respond_with_json(feed("synthetic_app_store_reviews.json"))
+    httpserver.expect_request(page_path(1, "xx")).respond_with_data("Not Found", status=404)
+    source = make(httpserver, client, countries=["us", "xx"])
+    result = await source.fetch(SourceState("as_test", cursor=json.dumps({f"xx/{APP}": 42})))
+    assert len(result.posts) == 2
+    assert json.loads(result.cursor) == {f"us/{APP}": 13000000502, f"xx/{APP}": 42}
+
+
+async def test_every_storefront_failing_fails_the_source(httpserver, client):
+    httpserver.expect_request(FIRST).respond_with_data("Not Found", status=404)
+    with pytest.raises(PermanentError):
+        await make(httpserver, client).fetch(SourceState("as_test"))

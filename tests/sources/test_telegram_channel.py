@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from structlog.testing import capture_logs
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -157,3 +158,27 @@ def test_parse_count(text, expected):
 def test_config_rejects_non_channel_names(name):
     with pytest.raises(ValidationError):
         TelegramChannelConfig.model_validate({"type": "telegram_channel", "channels": [name]})
+
+
+async def test_a_failing_channel_does_not_hold_back_the_others(httpserver, client):
+    serve(httpserver, "/s/acmewatch", lambda after: html(EMPTY if after else page("acmewatch", [7])))
+    serve(httpserver, "/s/gonechannel", lambda after: html((DATA / "synthetic_telegram_not_a_preview.html").read_text()))
+    source = make(httpserver, client, channels=["acmewatch", "gonechannel"])
+    old_cursor = json.dumps({"gonechannel": 55})
+
+    with capture_logs() as logs:
+        first = await source.fetch(SourceState("tg_test", cursor=old_cursor))
+        second = await source.fetch(SourceState("tg_test", cursor=first.cursor))
+
+    assert [p.id for p in first.posts] == ["acmewatch/7"]
+    assert json.loads(second.cursor) == {"acmewatch": 7, "gonechannel": 55}, "the failed channel keeps its place"
+    failed = [e for e in logs if e["event"] == "source_target_failed"]
+    assert len(failed) == 1 and failed[0]["channel"] == "gonechannel", "logged when it starts, not every poll"
+
+
+async def test_rate_limit_on_one_channel_stops_the_poll(httpserver, client):
+    serve(httpserver, "/s/acmewatch", lambda after: html("slow down", 429, {"Retry-After": "5"}))
+    calls = serve(httpserver, "/s/otherchannel", lambda after: html(EMPTY))
+    with pytest.raises(RateLimitedError):
+        await make(httpserver, client, channels=["acmewatch", "otherchannel"]).fetch(SourceState("tg_test"))
+    assert calls == []
