@@ -61,7 +61,7 @@ class Daemon:
         self.config_path = config_path
         self.settings = settings
         self.store = Store(settings.store.resolved_path())
-        self.http = make_client()
+        self.http = make_client(per_host=settings.polling.per_host)
         self.components = build_components(settings, self.http)
         self.worker = DeliveryWorker(self.store, self.components.destinations, settings.delivery)
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake)
@@ -187,7 +187,7 @@ def _jitter(cfg: SourceConfig) -> float:
 
 async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport]:
     """Poll every enabled source once; then (unless dry_run) deliver everything that is due and return."""
-    async with make_client() as http:
+    async with make_client(per_host=settings.polling.per_host) as http:
         components = build_components(settings, http)
         if dry_run:
             return await asyncio.gather(*(_dry_poll(sid, src, components.pipeline)

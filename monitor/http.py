@@ -1,6 +1,7 @@
 """The one shared httpx client, and the mapping from HTTP responses to our error kinds."""
 from __future__ import annotations
 
+import asyncio
 import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -14,14 +15,59 @@ USER_AGENT = f"brand-monitor/{__version__} (+https://github.com/brand-monitor/br
 MAX_RETRY_AFTER = 24 * 3600.0
 
 
-def make_client(timeout: float = 20.0) -> httpx.AsyncClient:
+def make_client(timeout: float = 20.0, per_host: int = 4) -> httpx.AsyncClient:
+    """The shared client: one connection pool, at most `per_host` requests in flight to any one host."""
+    transport = httpx.AsyncHTTPTransport(retries=1, limits=httpx.Limits(max_connections=100,
+                                                                        max_keepalive_connections=40))
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=True,
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-        transport=httpx.AsyncHTTPTransport(retries=1),
+        transport=_PerHostLimit(transport, per_host),
     )
+
+
+class _PerHostLimit(httpx.AsyncBaseTransport):
+    """Polite crawling: many sources on one host (several subreddits, many feeds of one site) take turns."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int):
+        self._inner = inner
+        self._limit = limit
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        slot = self._slots.setdefault(request.url.host, asyncio.Semaphore(self._limit))
+        await slot.acquire()
+        try:
+            response = await self._inner.handle_async_request(request)
+        except BaseException:
+            slot.release()
+            raise
+        response.stream = _ReleasingStream(response.stream, slot)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _ReleasingStream(httpx.AsyncByteStream):
+    """Holds the host's slot until the body has been read or abandoned."""
+
+    def __init__(self, inner, slot: asyncio.Semaphore):
+        self._inner = inner
+        self._slot: asyncio.Semaphore | None = slot
+
+    async def __aiter__(self):
+        async for chunk in self._inner:
+            yield chunk
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            if self._slot is not None:
+                self._slot.release()
+                self._slot = None
 
 
 async def get_capped(client: httpx.AsyncClient, url: str, *, headers: dict[str, str] | None = None,

@@ -77,6 +77,11 @@ class BrandConfig(Strict):
     competitor: bool = False
     fuzzy: Literal["auto", "off"] = "auto"
     languages: list[str] = []
+    # Matching knobs (docs/matching.md): "Simanum" finds "Símanum" unless fold_accents is false;
+    # names shorter than fuzzy_min_length get no misspelling tolerance, from fuzzy_two_edits_from two edits.
+    fold_accents: bool = True
+    fuzzy_min_length: int = Field(default=5, ge=3)
+    fuzzy_two_edits_from: int = Field(default=9, ge=4)
 
     @property
     def terms(self) -> list[str]:
@@ -138,6 +143,7 @@ class PollingConfig(Strict):
     park_after: int = Field(default=10, ge=1)
     parked_retry: Duration = 21600.0
     concurrency: int = Field(default=20, ge=1)
+    per_host: int = Field(default=4, ge=1)
 
 
 class DeliveryConfig(Strict):
