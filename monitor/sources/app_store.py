@@ -38,9 +38,11 @@ class AppStoreConfig(SourceConfig):
     max_pages: int = Field(default=2, ge=1, le=10)
     every: Duration = 1800.0
 
-    @field_validator("apps")
+    @field_validator("apps", mode="before")
     @classmethod
-    def _app_ids(cls, apps: list[str]) -> list[str]:
+    def _app_ids(cls, apps: Any) -> Any:
+        if not isinstance(apps, list):
+            return apps
         ids = []
         for app in apps:
             match = _APP_ID.match(str(app).strip())

@@ -12,9 +12,10 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from monitor import registry
-from monitor.errors import PermanentError, RateLimitedError, TransientError
+from monitor.errors import ConfigError, PermanentError, RateLimitedError, TransientError
 from monitor.http import make_client
 from monitor.sources.app_store import AppStoreConfig, make_app_store, stars
+from monitor.settings import parse_settings
 from monitor.sources.base import SourceState
 
 DATA = Path(__file__).parent / "more_data"
@@ -166,3 +167,13 @@ async def test_every_storefront_failing_fails_the_source(httpserver, client):
     httpserver.expect_request(FIRST).respond_with_data("Not Found", status=404)
     with pytest.raises(PermanentError):
         await make(httpserver, client).fetch(SourceState("as_test"))
+
+
+def test_loads_through_the_settings_loader_with_numeric_ids():
+    settings = parse_settings("brands: [{name: Acme}]\nsources:\n"
+                              "  reviews: {type: app_store, apps: [1234567890, id987654321], countries: [us, GB]}\n")
+    config = settings.sources["reviews"]
+    assert isinstance(config, AppStoreConfig)
+    assert (config.apps, config.countries, config.every) == (["1234567890", "987654321"], ["us", "gb"], 1800.0)
+    with pytest.raises(ConfigError, match="country"):
+        parse_settings("brands: [{name: Acme}]\nsources:\n  r: {type: app_store, apps: [1234567890], country: us}\n")

@@ -12,8 +12,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor import registry
-from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
-from monitor.settings import BrandConfig
+from monitor.errors import AuthFailedError, ConfigError, PermanentError, RateLimitedError, TransientError
+from monitor.settings import BrandConfig, parse_settings
 from monitor.sources.base import SourceState
 from monitor.sources.github import GitHubConfig, make_github
 
@@ -190,3 +190,14 @@ async def test_full_pages_are_followed_up_to_max_pages(httpserver, client):
     source.terms = ["Acme"]
     result = await source.fetch(SourceState("gh_test"))
     assert [c.args["page"] for c in calls] == ["1", "2"] and len(result.posts) == 100
+
+
+def test_loads_through_the_settings_loader_with_a_token_file(tmp_path):
+    (tmp_path / "gh_token").write_text("ghp_fromfile\n")
+    settings = parse_settings(f"brands: [{{name: Acme}}]\nsources:\n"
+                              f"  gh: {{type: github, token_file: {tmp_path / 'gh_token'}, kinds: [issue], every: 10m}}\n")
+    config = settings.sources["gh"]
+    assert isinstance(config, GitHubConfig) and config.token.get_secret_value() == "ghp_fromfile"
+    assert config.every == 600 and "ghp_fromfile" not in repr(config)
+    with pytest.raises(ConfigError, match="kinds"):
+        parse_settings("brands: [{name: Acme}]\nsources:\n  gh: {type: github, kinds: [discussion]}\n")

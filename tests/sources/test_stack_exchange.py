@@ -14,7 +14,7 @@ from werkzeug import Request, Response
 
 from monitor import registry
 from monitor.errors import AuthFailedError, PermanentError, RateLimitedError
-from monitor.settings import BrandConfig
+from monitor.settings import BrandConfig, parse_settings
 from monitor.sources.base import SourceState
 from monitor.sources.stack_exchange import StackExchangeConfig, make_stack_exchange
 
@@ -194,3 +194,10 @@ def test_config_accepts_key_file(tmp_path):
     config = StackExchangeConfig.model_validate({"type": "stack_exchange", "key_file": str(secret)})
     assert config.key is not None and config.key.get_secret_value() == "from-file"
     assert "from-file" not in repr(config)
+
+
+def test_loads_through_the_settings_loader():
+    settings = parse_settings("brands: [{name: Acme}]\nsources:\n"
+                              "  se: {type: stack_exchange, sites: [stackoverflow, serverfault], lookback: 2h}\n")
+    config = settings.sources["se"]
+    assert isinstance(config, StackExchangeConfig) and config.lookback == 7200 and config.every == 900

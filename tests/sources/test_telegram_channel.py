@@ -14,6 +14,7 @@ from werkzeug import Request, Response
 from monitor import registry
 from monitor.errors import PermanentError, RateLimitedError
 from monitor.http import make_client
+from monitor.settings import parse_settings
 from monitor.sources.base import SourceState
 from monitor.sources.telegram_channel import TelegramChannelConfig, make_telegram_channel, parse_count
 
@@ -182,3 +183,9 @@ async def test_rate_limit_on_one_channel_stops_the_poll(httpserver, client):
     with pytest.raises(RateLimitedError):
         await make(httpserver, client, channels=["acmewatch", "otherchannel"]).fetch(SourceState("tg_test"))
     assert calls == []
+
+
+def test_loads_through_the_settings_loader():
+    settings = parse_settings("brands: [{name: Acme}]\nsources:\n"
+                              "  tg: {type: telegram_channel, channels: ['@acmewatch', 'https://t.me/other_news']}\n")
+    assert settings.sources["tg"].channels == ["acmewatch", "other_news"]
