@@ -1,0 +1,111 @@
+"""500 `rss` sources served on loopback, one full poll cycle through the real poller, pipeline and store.
+
+    python bench/bench_sources.py [--sources 500] [--items 20] [--hosts 50]
+
+Feeds are served by a separate process on 127.0.0.1 .. 127.0.0.<hosts> (all loopback), so the poller
+sees many hosts as it would in production. Prints wall time, posts/s and peak RSS of this process.
+Goal (issue 3): under 30 s per cycle on 2 cores, under 150 MB RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import resource
+import tempfile
+import threading
+import time
+from email.utils import format_datetime
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def feed_body(n: int, items: int) -> bytes:
+    now = format_datetime(datetime.now(timezone.utc))
+    entries = "".join(
+        f"<item><guid>https://site{n}.example/p/{i}</guid><link>https://site{n}.example/p/{i}</link>"
+        f"<title>Post {i} of feed {n}</title><description>{'Acme is down again, still waiting' if i % 5 == 0 else 'An ordinary post about the weather and other things'} "
+        f"{'lorem ipsum ' * 30}</description><pubDate>{now}</pubDate></item>" for i in range(items))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
+            f"<link>https://site{n}.example/</link><description>d</description>{entries}</channel></rss>").encode()
+
+
+def serve(hosts: int, port: int, items: int, ready) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = feed_body(int(self.path.rsplit("/", 1)[1]), items)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    for h in range(1, hosts + 1):
+        httpd = ThreadingHTTPServer((f"127.0.0.{h}", port), Handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    ready.set()
+    threading.Event().wait()
+
+
+async def cycle(sources: int, hosts: int, port: int) -> tuple[float, int, int]:
+    from monitor.app import build_components
+    from monitor.http import make_client
+    from monitor.polling import Poller
+    from monitor.settings import parse_settings
+    from monitor.store import Store
+
+    lines = ["brands: [{name: Acme}]", "notifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}",
+             "routes: [{name: all, notify: [hook]}]", "sources:"]
+    lines += [f"  feed{n}: {{type: rss, url: 'http://127.0.0.{n % hosts + 1}:{port}/feed/{n}'}}" for n in range(sources)]
+    settings = parse_settings("\n".join(lines))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "state.db")
+        store.migrate()
+        async with make_client(per_host=settings.polling.per_host) as http:
+            components = build_components(settings, http)
+            poller = Poller(store, components.pipeline, settings.polling)
+            slots = asyncio.Semaphore(settings.polling.concurrency)
+
+            async def one(sid, source, cfg):
+                async with slots:
+                    return await poller.poll(sid, source, cfg)
+
+            start = time.perf_counter()
+            reports = await asyncio.gather(*(one(sid, src, cfg) for sid, (src, cfg) in components.sources.items()))
+            elapsed = time.perf_counter() - start
+        store.close()
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        print(f"{len(failed)} polls failed, e.g. {failed[0].error}")
+    return elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=500)
+    parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--port", type=int, default=18765)
+    args = parser.parse_args()
+    from monitor.log import setup_logging
+    setup_logging("warning")
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=serve, args=(args.hosts, args.port, args.items, ready), daemon=True)
+    server.start()
+    ready.wait(10)
+    try:
+        elapsed, posts, queued = asyncio.run(cycle(args.sources, args.hosts, args.port))
+    finally:
+        server.terminate()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"sources {args.sources}  hosts {args.hosts}  posts {posts}  alerts queued {queued}")
+    print(f"poll cycle {elapsed:.2f} s  ({posts / elapsed:.0f} posts/s)  peak RSS {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
