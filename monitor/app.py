@@ -101,7 +101,11 @@ class Daemon:
         log.info("daemon_stopping")
         self.scheduler.shutdown(wait=False)
         if self._polls:
-            await asyncio.wait(self._polls, timeout=10)
+            _, unfinished = await asyncio.wait(self._polls, timeout=10)
+            for task in unfinished:  # nothing of an unfinished poll is committed: it is simply re-done
+                task.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished)
         await self.worker.stop()
         await self.http.aclose()
         self.store.close()
