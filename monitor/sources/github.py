@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import httpx
 import structlog
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from .. import registry
 from ..errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
@@ -29,7 +29,15 @@ log = structlog.get_logger()
 MAX_TEXT = 20_000
 PER_PAGE = 100
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute after a secondary rate limit without Retry-After
-_KIND_QUALIFIER = {"issue": "is:issue", "pr": "is:pull-request"}
+_KIND_QUALIFIER = {"issue": "is:issue", "pr": "is:pull-request", "discussion": "sort:created-desc"}
+_DISCUSSION_QUERY = """
+query($q: String!, $first: Int!, $after: String) {
+  search(query: $q, type: DISCUSSION, first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ... on Discussion { id number title bodyText url createdAt upvoteCount
+      author { login } comments { totalCount } reactions { totalCount } repository { nameWithOwner } } }
+  }
+}"""
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
@@ -37,11 +45,17 @@ class GitHubConfig(SourceConfig):
     type: Literal["github"]
     token: SecretStr | None = None
     api_url: str = "https://api.github.com"
-    kinds: list[Literal["issue", "pr"]] = Field(default=["issue", "pr"], min_length=1)
+    kinds: list[Literal["issue", "pr", "discussion"]] = Field(default=["issue", "pr"], min_length=1)
     qualifiers: str = ""             # extra search qualifiers, e.g. "org:acme -is:archived"
     lookback: Duration = 86400.0     # how far back the first poll looks
     index_lag: Duration = 300.0      # re-query this far behind the newest item, for late-indexed ones
     max_pages: int = Field(default=2, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _discussions_need_a_token(self) -> GitHubConfig:
+        if "discussion" in self.kinds and self.token is None:
+            raise ValueError("kinds: 'discussion' is searched through the GraphQL API, which needs a token")
+        return self
 
 
 class GitHubSource:
@@ -55,19 +69,20 @@ class GitHubSource:
         queries = [self._query(kind, term, window_start) for kind in self.config.kinds for term in self.terms]
         found: dict[str, Post] = {}
         wait: float | None = None
-        for i, query in enumerate(queries):
-            posts, wait = await self._search(query, last_query=i == len(queries) - 1)
+        for i, (kind, query) in enumerate(queries):
+            search = self._search_discussions if kind == "discussion" else self._search
+            posts, wait = await search(query, last_query=i == len(queries) - 1)
             for post in posts:
                 if post.id not in seen:
                     found.setdefault(post.id, post)
         return FetchResult(posts=list(found.values()), cursor=_dump_cursor(since, seen, found, self.config.index_lag),
                            min_next_poll=wait)
 
-    def _query(self, kind: str, term: str, start: float) -> str:
+    def _query(self, kind: str, term: str, start: float) -> tuple[str, str]:
         created = datetime.fromtimestamp(int(start), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         quoted = '"' + term.replace('"', " ").strip() + '"'
-        return " ".join(filter(None, [quoted, "in:title,body", _KIND_QUALIFIER[kind], f"created:>={created}",
-                                      self.config.qualifiers.strip()]))
+        return kind, " ".join(filter(None, [quoted, "in:title,body", _KIND_QUALIFIER[kind], f"created:>={created}",
+                                            self.config.qualifiers.strip()]))
 
     async def _search(self, query: str, last_query: bool) -> tuple[list[Post], float | None]:
         """All pages for one query; the wait until the rate-limit window resets if it is used up."""
@@ -75,7 +90,7 @@ class GitHubSource:
         for page in range(1, self.config.max_pages + 1):
             params = {"q": query, "sort": "created", "order": "desc", "per_page": PER_PAGE, "page": page}
             url = str(httpx.URL(self.config.api_url.rstrip("/") + "/search/issues", params=params))
-            response, data = await self._get(url)
+            response, data = await self._call("GET", url)
             items = data.get("items")
             if not isinstance(items, list):
                 raise PermanentError(f"{url}: response has no 'items' list")
@@ -84,6 +99,25 @@ class GitHubSource:
             more = len(items) >= PER_PAGE and page < self.config.max_pages
             if wait is not None and (more or not last_query):
                 raise RateLimitedError(f"{url}: search rate limit used up", wait)
+            if wait is not None or not more:
+                return posts, wait
+        log.warning("source_results_truncated", source_id=self.source_id, pages=self.config.max_pages)
+        return posts, None
+
+    async def _search_discussions(self, query: str, last_query: bool) -> tuple[list[Post], float | None]:
+        """Discussions through GraphQL `search(type: DISCUSSION)`, newest first."""
+        posts: list[Post] = []
+        url, after = self.config.api_url.rstrip("/") + "/graphql", None
+        for page in range(1, self.config.max_pages + 1):
+            payload = {"query": _DISCUSSION_QUERY, "variables": {"q": query, "first": 50, "after": after}}
+            response, data = await self._call("POST", url, payload)
+            search = _graphql_search(data, url, self._until_reset(response))
+            posts += [_discussion_to_post(self.source_id, node) for node in search["nodes"] if node]
+            info = search.get("pageInfo") if isinstance(search.get("pageInfo"), dict) else {}
+            after, more = info.get("endCursor"), bool(info.get("hasNextPage")) and page < self.config.max_pages
+            wait = self._exhausted_for(response)
+            if wait is not None and (more or not last_query):
+                raise RateLimitedError(f"{url}: GraphQL rate limit used up", wait)
             if wait is not None or not more:
                 return posts, wait
         log.warning("source_results_truncated", source_id=self.source_id, pages=self.config.max_pages)
@@ -98,11 +132,13 @@ class GitHubSource:
         reset = response.headers.get("X-RateLimit-Reset", "")
         return max(float(reset) - self.clock(), 1.0) if reset.isdigit() else None
 
-    async def _get(self, url: str) -> tuple[httpx.Response, dict[str, Any]]:
+    async def _call(self, method: str, url: str, payload: dict[str, Any] | None = None,
+                    ) -> tuple[httpx.Response, dict[str, Any]]:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
         if self.config.token is not None:
             headers["Authorization"] = f"Bearer {self.config.token.get_secret_value()}"
-        response, body = await _get_any_status(self.http, url, headers, self.config.max_bytes, self.config.timeout)
+        response, body = await _request(self.http, method, url, headers, payload, self.config.max_bytes,
+                                        self.config.timeout)
         data = _parse_json(body)
         if response.status_code >= 400:
             self._raise_for_error(response, data or {}, url)
@@ -128,11 +164,11 @@ class GitHubSource:
         raise_for_status(response, what)
 
 
-async def _get_any_status(client: httpx.AsyncClient, url: str, headers: dict[str, str], max_bytes: int,
-                          timeout: float) -> tuple[httpx.Response, bytes]:
+async def _request(client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str],
+                   payload: dict[str, Any] | None, max_bytes: int, timeout: float) -> tuple[httpx.Response, bytes]:
     """Like monitor.http.get_capped, but error bodies are read too: GitHub tells rate limits apart in them."""
     try:
-        async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
+        async with client.stream(method, url, headers=headers, json=payload, timeout=timeout) as response:
             chunks, size = [], 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
@@ -174,6 +210,44 @@ def _to_post(source_id: str, item: dict[str, Any]) -> Post:
              "is_pull_request": "pull_request" in item, "author_association": item.get("author_association"),
              "created_at": created.timestamp()},
     )
+
+
+def _graphql_search(data: dict[str, Any], url: str, reset_wait: float | None) -> dict[str, Any]:
+    """The `search` object of a GraphQL answer; GraphQL reports rate limits and bad queries with HTTP 200."""
+    errors = data.get("errors") if isinstance(data.get("errors"), list) else []
+    if errors:
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        message = f"{url}: GraphQL {first.get('type', 'error')}: {str(first.get('message', ''))[:200]}"
+        if first.get("type") == "RATE_LIMITED":
+            raise RateLimitedError(message, reset_wait)
+        raise PermanentError(f"{message} (check 'qualifiers' and the brand keywords)")
+    search = (data.get("data") or {}).get("search") if isinstance(data.get("data"), dict) else None
+    if not isinstance(search, dict) or not isinstance(search.get("nodes"), list):
+        raise PermanentError(f"{url}: GraphQL answer has no search.nodes")
+    return search
+
+
+def _discussion_to_post(source_id: str, node: dict[str, Any]) -> Post:
+    try:
+        created = datetime.fromisoformat(str(node["createdAt"]).replace("Z", "+00:00")).astimezone(timezone.utc)
+        node_id, url = str(node["id"]), str(node["url"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentError(f"github: malformed discussion ({type(exc).__name__})") from None
+    login = str(_dig(node, "author", "login") or "")
+    likes = _int(_dig(node, "reactions", "totalCount")) + _int(node.get("upvoteCount"))
+    return Post(
+        source_id=source_id, platform="github", id=node_id, url=url, title=str(node.get("title", "")),
+        text=str(node.get("bodyText") or "")[:MAX_TEXT], author=Author(handle=login, display_name=login),
+        published_at=created, engagement=Engagement(likes=likes, replies=_int(_dig(node, "comments", "totalCount"))),
+        raw={"repository": str(_dig(node, "repository", "nameWithOwner") or ""), "number": node.get("number"),
+             "is_discussion": True, "created_at": created.timestamp()},
+    )
+
+
+def _dig(node: Any, *keys: str) -> Any:
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _int(value: Any) -> int:

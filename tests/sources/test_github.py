@@ -200,4 +200,67 @@ def test_loads_through_the_settings_loader_with_a_token_file(tmp_path):
     assert isinstance(config, GitHubConfig) and config.token.get_secret_value() == "ghp_fromfile"
     assert config.every == 600 and "ghp_fromfile" not in repr(config)
     with pytest.raises(ConfigError, match="kinds"):
-        parse_settings("brands: [{name: Acme}]\nsources:\n  gh: {type: github, kinds: [discussion]}\n")
+        parse_settings("brands: [{name: Acme}]\nsources:\n  gh: {type: github, kinds: [wiki]}\n")
+
+
+def serve_graphql(httpserver: HTTPServer, responder) -> list[dict]:
+    calls: list[dict] = []
+
+    def handler(request: Request) -> Response:
+        calls.append({"json": request.get_json(), "auth": request.headers.get("Authorization")})
+        return responder(request.get_json()["variables"])
+    httpserver.expect_request("/graphql", method="POST").respond_with_handler(handler)
+    return calls
+
+
+async def test_discussions_come_from_graphql_search(httpserver, client):
+    calls = serve_graphql(httpserver, lambda v: reply(body("synthetic_github_graphql_discussions.json")))
+    source = make(httpserver, client, kinds=["discussion"], token="ghp_x")
+    source.terms = ["Acme"]
+
+    first = await source.fetch(SourceState("gh_test"))
+
+    (post,) = first.posts  # the empty node (a non-discussion result) is skipped
+    assert calls[0]["auth"] == "Bearer ghp_x"
+    assert "type: DISCUSSION" in calls[0]["json"]["query"]
+    assert calls[0]["json"]["variables"]["q"] == '"Acme" in:title,body sort:created-desc created:>=2025-12-31T11:55:00+00:00'
+    assert (post.id, post.url) == ("D_kwDOSynthetic0001", "https://github.com/octo-org/widgets/discussions/77")
+    assert post.text.startswith("Our deploys to the Acme EU region") and post.author.handle == "ops-olga"
+    assert (post.engagement.likes, post.engagement.replies) == (8, 2) and post.raw["is_discussion"] is True
+    assert post.published_at == datetime(2026, 1, 1, 11, 45, tzinfo=timezone.utc)
+    second = await source.fetch(SourceState("gh_test", cursor=first.cursor))
+    assert second.posts == []
+
+
+async def test_discussion_pages_follow_end_cursor(httpserver, client):
+    page = body("synthetic_github_graphql_discussions.json")
+    more = copy.deepcopy(page)
+    more["data"]["search"]["pageInfo"] = {"hasNextPage": True, "endCursor": "Y3Vyc29yOjUw"}
+    node = more["data"]["search"]["nodes"][0]
+    last = copy.deepcopy(page)
+    last["data"]["search"]["nodes"][0] = {**node, "id": "D_2", "url": "https://github.com/o/r/discussions/2"}
+    calls = serve_graphql(httpserver, lambda v: reply(last if v["after"] else more))
+    source = make(httpserver, client, kinds=["discussion"], token="t")
+    source.terms = ["Acme"]
+    result = await source.fetch(SourceState("gh_test"))
+    assert [c["json"]["variables"]["after"] for c in calls] == [None, "Y3Vyc29yOjUw"]
+    assert [p.id for p in result.posts] == ["D_kwDOSynthetic0001", "D_2"]
+
+
+async def test_graphql_rate_limited_error_in_a_200(httpserver, client):
+    serve_graphql(httpserver, lambda v: reply(body("synthetic_github_graphql_rate_limited.json"),
+                                              headers={"X-RateLimit-Remaining": "0"}))
+    with pytest.raises(RateLimitedError) as info:
+        await make(httpserver, client, kinds=["discussion"], token="t").fetch(SourceState("gh_test"))
+    assert info.value.retry_after == 40
+
+
+async def test_graphql_query_error_is_permanent(httpserver, client):
+    serve_graphql(httpserver, lambda v: reply(body("synthetic_github_graphql_parse_error.json")))
+    with pytest.raises(PermanentError, match="INVALID_SEARCH"):
+        await make(httpserver, client, kinds=["discussion"], token="t").fetch(SourceState("gh_test"))
+
+
+def test_discussions_without_a_token_are_a_config_error():
+    with pytest.raises(ConfigError, match="token"):
+        parse_settings("brands: [{name: Acme}]\nsources:\n  gh: {type: github, kinds: [issue, discussion]}\n")
