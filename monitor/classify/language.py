@@ -32,20 +32,20 @@ def _identifier(languages: tuple[str, ...]):
 
 
 def _by_script(text: str, languages: tuple[str, ...]) -> str | None:
-    """The script alone settles it when only one configured language uses that script."""
+    """The script alone settles it when only one configured language (or none) uses that script."""
     counts = {"arabic": len(_ARABIC_SCRIPT.findall(text)), "cyrillic": len(_CYRILLIC.findall(text)),
               "latin": len(_LATIN.findall(text))}
     script = max(counts, key=counts.__getitem__)
     if counts[script] == 0:
         return None
-    if script == "arabic" and "fa" in languages:
-        return "fa"
-    if script == "cyrillic" and "ru" in languages:
-        return "ru"
+    if script == "arabic":
+        return "fa" if "fa" in languages else UNDETERMINED
+    if script == "cyrillic":
+        return "ru" if "ru" in languages else UNDETERMINED
     if script == "latin" and _ICELANDIC_ONLY.search(text) and "is" in languages:
         return "is"
     latin = [lang for lang in languages if lang in ("en", "is")]
-    return latin[0] if script == "latin" and len(latin) == 1 else None
+    return latin[0] if len(latin) == 1 else None if latin else UNDETERMINED
 
 
 def detect_language(text: str, languages: Iterable[str] = SUPPORTED, *, min_letters: int = MIN_LETTERS) -> str:
@@ -55,7 +55,7 @@ def detect_language(text: str, languages: Iterable[str] = SUPPORTED, *, min_lett
     by_script = _by_script(clean, langs)
     if letter_count(clean) < min_letters:
         return by_script if by_script in ("fa", "ru", "is") else UNDETERMINED
-    if by_script in ("fa", "ru"):
+    if by_script in ("fa", "ru", UNDETERMINED) or (by_script and len(langs) == 1):
         return by_script
     lang, _score = _identifier(langs).classify(clean)
     return lang if lang in langs else UNDETERMINED

@@ -33,7 +33,8 @@ _RHETORICAL = {
     "is": re.compile(r"af hverju|hvers vegna|\?{2,}|\?!|!\?"),
     "fa": re.compile(r"چرا|\?{2,}|\?!|!\?|؟{2,}|؟!"),
 }
-_SCORE_SCALE = 15.0  # VADER's normalisation constant: x / sqrt(x² + 15)
+_SCORE_SCALE = 15.0
+_SARCASM_DAMP = 0.4  # VADER's normalisation constant: x / sqrt(x² + 15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +57,31 @@ def analyze(text: str, language: str, *, positive_at: float = POSITIVE_AT,
     low = norm.lower()
     tags: set[str] = set()
     reasons: list[str] = []
-    phrase_total = _phrases(lex, low, tags, reasons)
-    # sarcasm guard: "thanks for the 3 hour delay" — praise words next to a complaint count for less
-    damp_positive = bool(tags & {"complaint", "outage"})
+    phrase_pos, phrase_neg = _phrases(lex, low, tags, reasons)
+    symbol_total = _symbols(norm, reasons)
+    # sarcasm guard: "thanks for the 3 hour delay :(" — praise next to a complaint counts for less
+    damp_positive = bool(tags & {"complaint", "outage"}) or symbol_total < 0
     word_total = _words(lex, norm, damp_positive, reasons)
-    total = phrase_total + word_total + _symbols(norm, reasons)
+    total = phrase_pos * (_SARCASM_DAMP if damp_positive else 1.0) + phrase_neg + word_total + symbol_total
     total += _punctuation(norm, language, total, tags, reasons)
     score = total / math.sqrt(total * total + _SCORE_SCALE) if total else 0.0
     return Signals(round(score, 4), label_for(score, positive_at, negative_at), frozenset(tags), tuple(reasons))
 
 
-def _phrases(lex: Lexicon, low: str, tags: set[str], reasons: list[str]) -> float:
-    total = 0.0
+def _phrases(lex: Lexicon, low: str, tags: set[str], reasons: list[str]) -> tuple[float, float]:
+    """Positive and negative phrase totals; tags collected on the way."""
+    pos = neg = 0.0
     for phrase in lex.phrases:
         hits = phrase.pattern.findall(low)
         if not hits:
             continue
         if phrase.tag:
             tags.add(phrase.tag)
-        total += phrase.valence * min(len(hits), 2)
+        value = phrase.valence * min(len(hits), 2)
+        pos, neg = (pos + value, neg) if value > 0 else (pos, neg + value)
         first = hits[0] if isinstance(hits[0], str) else phrase.label
         reasons.append(f'{phrase.tag or "phrase"}: "{first.strip()[:40]}"')
-    return total
+    return pos, neg
 
 
 def _words(lex: Lexicon, norm: str, damp_positive: bool, reasons: list[str]) -> float:
@@ -100,7 +104,7 @@ def _words(lex: Lexicon, norm: str, damp_positive: bool, reasons: list[str]) -> 
         if contrast_at >= 0:
             v *= 1.5 if i > contrast_at else 0.5
         if damp_positive and v > 0:
-            v *= 0.4
+            v *= _SARCASM_DAMP
         total += v
         hits.append(f"{tok}{v:+.1f}")
     if hits:

@@ -5,10 +5,15 @@
 """
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, field_validator
 
 from ..models import Category, Severity
 from ..settings import Strict
+
+
+_CATEGORY_POINTS: dict[str, float] = {"outage": 4.0, "complaint": 2.0, "question": 2.0, "praise": 0.0, "other": 0.0}
 
 
 class SeverityThresholds(Strict):
@@ -19,8 +24,7 @@ class SeverityThresholds(Strict):
 
 class TriageSettings(Strict):
     """Tunable weights (YAML `triage:`). Defaults are hand-set, not fitted on any data set."""
-    category_points: dict[Category, float] = Field(default_factory=lambda: {
-        "outage": 4.0, "complaint": 2.0, "question": 2.0, "praise": 0.0, "other": 0.0})
+    category_points: dict[Category, float] = Field(default_factory=lambda: dict(_CATEGORY_POINTS))
     # negative score at or below each cut-off adds one point: -0.35 → +1, -0.75 → +2
     negative_cutoffs: tuple[float, ...] = (-0.35, -0.75)
     followers_cutoffs: tuple[int, ...] = (10_000, 100_000)
@@ -32,6 +36,12 @@ class TriageSettings(Strict):
     thresholds: SeverityThresholds = Field(default_factory=SeverityThresholds)
     positive_at: float = Field(default=0.25, gt=0, le=1)
     negative_at: float = Field(default=-0.15, ge=-1, lt=0)
+
+    @field_validator("category_points", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: Any) -> Any:
+        """`category_points: {question: 0}` changes one category, not all five."""
+        return {**_CATEGORY_POINTS, **value} if isinstance(value, dict) else value
 
 
 def _steps(value: float, cutoffs: tuple[float, ...], *, downward: bool = False) -> int:

@@ -8,7 +8,7 @@ from . import Lexicon, phrases, words
 # VADER scores some request/filler words as positive; in posts to a brand they are neutral or sarcastic.
 _OVERRIDES = {
     **words(0.0, "please help ok okay sure yes care like well hope want wants free pretty chance "
-                 "join joined share god lord matter party"),
+                 "join joined share god lord matter party dear"),
     **words(-0.8, "joke"),
     **words(0.8, "lol haha hahaha lmao"),
 }
@@ -36,6 +36,7 @@ PHRASES = [
              r"been waiting", r"(?:been )?on hold", r"hold for", r"wait(?:ing|ed)? (?:for )?(?:over |almost |nearly )?(?:\d+|an?|one|two|three|four|five|six) (?:hours?|hrs?|days?|weeks?|months?|mins?|minutes?)",
              r"(?:no|zero|without any) (?:response|reply|answer|help|update|updates|info|information|one|refund|call ?back|email)",
              r"(?:never|haven'?t|didn'?t|not) (?:got|gotten|received|heard back|heard|arrived|came|been refunded|responded|replied|answered|called back)",
+             r"(?:\d+|an?|one|two|three|four|five|six|eight|ten|several|many)[ -](?:hours?|hrs?|days?|weeks?)(?: long)? (?:delay|wait|late|on hold|in line|queue)",
              r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th) time", r"(?:once|yet) again", r"again and again",
              r"charged (?:me )?(?:twice|double|two times|again)", r"double[- ]charged", r"overcharged",
              r"where(?: is|'s) my", r"lost (?:my|our) ", r"(?:my|our) \w+ (?:is|are|was|were|got) (?:lost|missing|damaged|broken|delayed|cancell?ed)",
