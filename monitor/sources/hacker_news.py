@@ -225,7 +225,8 @@ class HackerNewsSource:
             url = str(httpx.URL(f"{self.config.api_url.rstrip('/')}/search_by_date", params=params))
             _, body = await get_capped(self.http, url, max_bytes=self.config.max_bytes, timeout=self.config.timeout)
             data = parse_json(body, "hacker_news search_by_date")
-            batch = [h for h in data.get("hits") or [] if _valid_hit(h)] if isinstance(data, dict) else []
+            batch = [h for h in data.get("hits") or [] if _valid_hit(h) and h["created_at_i"] > since] \
+                if isinstance(data, dict) else []
             hits += batch
             if not batch or page + 1 >= int(data.get("nbPages") or 0):
                 break
@@ -235,6 +236,8 @@ class HackerNewsSource:
         item_id = str(hit["objectID"])
         is_comment = "comment" in (hit.get("_tags") or []) or hit.get("comment_text") is not None
         text = html_to_text(hit.get("comment_text") if is_comment else hit.get("story_text"))
+        if "<p>" in text:  # some older items are escaped twice (&#60;p&#62;)
+            text = html_to_text(text)
         author = str(hit.get("author") or "")
         return Post(
             source_id=self.source_id,
