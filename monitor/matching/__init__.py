@@ -1,3 +1,3 @@
-from .matcher import Matcher
+from .matcher import Matcher, describe_variants
 
-__all__ = ["Matcher"]
+__all__ = ["Matcher", "describe_variants"]
