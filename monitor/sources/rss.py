@@ -84,9 +84,7 @@ class FeedSource:
                                last_modified=response.headers.get("Last-Modified") or state.last_modified,
                                not_modified=True, min_next_poll=hint)
         feed = await asyncio.to_thread(parse_feed, body, response.headers, str(response.url))
-        posts = feed_posts(feed, self.source_id, self.platform)
-        if self.refine:
-            posts = [self.refine(p) for p in posts]
+        posts = feed_posts(feed, self.source_id, self.platform, self.refine)
         log.debug("feed_parsed", source_id=self.source_id, posts=len(posts), version=feed.version, bozo=feed.bozo)
         return FetchResult(posts=posts, cursor=state.cursor, etag=response.headers.get("ETag"),
                            last_modified=response.headers.get("Last-Modified"),
@@ -283,11 +281,14 @@ def _entry_from_json(item: Mapping[str, Any], feed_lang: str | None) -> Entry:
 
 # --------------------------------------------------------------------------------------------- entry -> Post
 
-def feed_posts(feed: ParsedFeed, source_id: str, platform: str) -> list[Post]:
+def feed_posts(feed: ParsedFeed, source_id: str, platform: str,
+               refine: Callable[[Post], Post] | None = None) -> list[Post]:
     """Posts of a feed, first occurrence of each id only (feeds repeat GUIDs)."""
     posts: dict[str, Post] = {}
     for entry in feed.entries:
         post = entry_post(entry, source_id, platform, feed.title)
+        if post is not None and refine is not None:
+            post = refine(post)
         if post is not None and post.id not in posts:
             posts[post.id] = post
     return list(posts.values())

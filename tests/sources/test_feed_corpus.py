@@ -106,7 +106,8 @@ async def test_every_fixture_feed_ends_in_a_result_or_a_known_error(server):
             assert isinstance(outcome, ExternalError), (name, outcome)
         elif not name.endswith("rss_2.0_invalid_1.xml"):  # truncated before its first item ends
             assert isinstance(outcome, FetchResult) and outcome.posts, (name, outcome)
-    corpus_errors = [n for n, o in by_file.items() if n.startswith("feedparser_corpus/") and not isinstance(o, FetchResult)]
+    corpus_errors = [n for n, o in by_file.items()
+                     if n.startswith("feedparser_corpus/") and not isinstance(o, FetchResult)]
     assert len(corpus_errors) < 0.02 * len(files), corpus_errors
 
 

@@ -121,7 +121,8 @@ def test_unwrap_google_redirect():
     wrapped = "https://www.google.com/url?rct=j&sa=t&url=https://news.example.com/a%3Fb%3D1&ct=ga"
     assert unwrap_google_redirect(wrapped) == "https://news.example.com/a?b=1"
     assert unwrap_google_redirect("https://www.google.com/url?url=javascript:alert(1)").startswith("https://www.google")
-    assert unwrap_google_redirect("https://example.com/url?url=https://x.org/") == "https://example.com/url?url=https://x.org/"
+    not_google = "https://example.com/url?url=https://x.org/"
+    assert unwrap_google_redirect(not_google) == not_google
 
 
 async def test_google_alerts_feed_unwraps_links_and_strips_highlighting(http, client):
@@ -196,7 +197,8 @@ def test_reddit_rejects_bad_options(options):
 def test_reddit_user_agent_is_descriptive():
     assert build("reddit_rss").headers["User-Agent"].startswith("python:brand-monitor:")
     assert build("reddit_rss", reddit_username="acme_bot").headers["User-Agent"].endswith("(by /u/acme_bot)")
-    assert build("reddit_rss", user_agent="linux:acme:1.0 (by /u/x)").headers["User-Agent"] == "linux:acme:1.0 (by /u/x)"
+    custom = "linux:acme:1.0 (by /u/x)"
+    assert build("reddit_rss", user_agent=custom).headers["User-Agent"] == custom
 
 
 async def test_reddit_feed_sends_the_user_agent_and_tidies_posts(http, client):
@@ -226,3 +228,11 @@ sources:
     assert isinstance(settings.sources["reddit"], RedditRssConfig)
     with pytest.raises(ConfigError, match="sources.yt"):
         parse_settings("brands: [{name: Acme}]\nsources:\n  yt: {type: youtube, channel: UC1}\n")
+
+
+def test_the_documented_example_is_a_valid_config():
+    doc = (Path(__file__).parents[2] / "docs" / "sources-feeds.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    settings = parse_settings(example)
+    assert {c.type for c in settings.sources.values()} == {"rss", "google_news", "google_alerts", "youtube",
+                                                            "reddit_rss"}

@@ -180,7 +180,8 @@ def test_html_to_text_caps_and_unescapes():
 
 async def test_long_guids_are_hashed_to_a_bounded_id(http, client):
     guid = "x" * 5000
-    body = f"<rss version='2.0'><channel><title>t</title><item><guid>{guid}</guid><title>a</title></item></channel></rss>"
+    body = (f"<rss version='2.0'><channel><title>t</title><item><guid>{guid}</guid><title>a</title></item>"
+            "</channel></rss>")
     post, = (await fetch(client, serve(http, "/longid", body))).posts
     assert post.id.startswith("sha256:") and len(post.id) < 64
 
