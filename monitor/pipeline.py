@@ -5,12 +5,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
+
 from .classify import Classifier
 from .classify.reply import draft_reply
 from .matching import Matcher
 from .models import Alert, Assessment, Mention, Post, alert_id_for
 from .routing.router import Routing, route
 from .settings import RouteConfig
+
+log = structlog.get_logger()
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,22 @@ class Pipeline:
         for mention in self._matcher.match(post):
             if allowed and mention.brand not in allowed:
                 continue
-            assessment = self._classifier.assess(mention)
+            assessment, reply = self._triage(mention)
             routing = route(mention, assessment, self._routes)
             respond_within = routing.respond_within if routing else 3600.0
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
                           routes=routing.routes if routing else (), respond_by=now + timedelta(seconds=respond_within),
-                          created_at=now, reply=draft_reply(mention, assessment))
+                          created_at=now, reply=reply)
             outcomes.append(Outcome(mention, assessment, routing, alert))
         return outcomes
+
+    def _triage(self, mention: Mention) -> tuple[Assessment, str]:
+        """Assess and draft a reply. A mention the classifier chokes on is still alerted (as high, saying
+        why) rather than lost: a human can judge it, nobody can judge what never arrives."""
+        try:
+            assessment = self._classifier.assess(mention)
+            return assessment, draft_reply(mention, assessment)
+        except Exception as exc:
+            log.exception("triage_failed", source_id=mention.post.source_id, post_id=mention.post.id)
+            return Assessment(language="other", sentiment="neutral", sentiment_score=0.0, category="other",
+                              severity="high", reasons=(f"triage failed ({type(exc).__name__}); not classified",)), ""

@@ -118,3 +118,17 @@ async def test_poll_timeout_is_a_failure(store):
     poller.grace = 0.0
     report = await poller.poll("feed", Hanging(), SourceConfig(type="test", every="60s", timeout="10ms"))
     assert not report.ok and "longer than" in report.error
+
+
+async def test_a_mention_the_classifier_chokes_on_is_still_alerted(store):
+    class Broken:
+        def assess(self, mention):
+            raise RuntimeError("model file missing")
+
+    poller, _ = make_poller(store)
+    poller.pipeline._classifier = Broken()
+    report = await poller.poll("feed", ScriptedSource(FetchResult(posts=[make_post(1)])), CONFIG)
+    assert report.queued == 1
+    alert = store.claim("team", 2000.0, 60).alert()
+    assert alert.assessment.severity == "high"
+    assert "triage failed (RuntimeError)" in alert.assessment.reasons[0]
