@@ -1,7 +1,8 @@
 """Stack Exchange questions that mention the brand: `/2.3/search/advanced` per (site, term), newest first.
 
-One cursor per (site, term) pair — `[newest creation_date, ids seen at that second]` — because a `backoff`
-or an exhausted quota can stop a poll half-way and the pairs not yet polled must keep their place.
+One cursor per (site, term) pair — `[newest creation_date, ids seen at that second, last polled]` — because a
+`backoff` or an exhausted quota can stop a poll half-way: the pairs not reached keep their place and go first
+next time.
 """
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ class StackExchangeConfig(SourceConfig):
 
 
 @dataclass(frozen=True)
+class _Mark:
+    """Where one (site, term) pair stands: `fromdate` is inclusive, so the ids already seen in that second."""
+    since: int
+    seen: list[str]
+    polled_at: float
+
+
+@dataclass(frozen=True)
 class _Stop:
     """The API asked us to make no more calls for `seconds` (backoff, or quota used up until the next UTC day)."""
     seconds: float
@@ -58,22 +67,23 @@ class StackExchangeSource:
     async def fetch(self, state: SourceState) -> FetchResult:
         cursors = _load_cursor(state.cursor)
         pairs = [f"{site}:{term}" for site in self.config.sites for term in self.terms]
-        pairs.sort(key=lambda pair: cursors.get(pair, (0, []))[0])  # most stale first: fair under backoff
+        pairs.sort(key=lambda pair: cursors[pair].polled_at if pair in cursors else 0.0)  # least recently polled first
         posts: dict[str, Post] = {}
         stop: _Stop | None = None
         new_cursors = {pair: cursors[pair] for pair in pairs if pair in cursors}
         for pair in pairs:
             site, term = pair.split(":", 1)
-            since, seen = cursors.get(pair, (int(self.clock() - self.config.lookback), []))
-            found, stop = await self._poll_pair(site, term, since, set(seen))
+            mark = cursors.get(pair) or _Mark(int(self.clock() - self.config.lookback), [], 0.0)
+            found, stop = await self._poll_pair(site, term, mark.since, set(mark.seen))
             for post in found:
                 posts.setdefault(post.id, post)
-            new_cursors[pair] = _advance(since, seen, found)
+            new_cursors[pair] = _advance(mark, found, self.clock())
             if stop is not None:
                 break
         if stop is not None and stop.quota_exhausted and not posts:
             raise RateLimitedError("stack_exchange: daily request quota used up", stop.seconds)
-        return FetchResult(posts=list(posts.values()), cursor=json.dumps(new_cursors, sort_keys=True),
+        cursor = json.dumps({k: [m.since, m.seen, m.polled_at] for k, m in new_cursors.items()}, sort_keys=True)
+        return FetchResult(posts=list(posts.values()), cursor=cursor,
                            min_next_poll=stop.seconds if stop else None)
 
     async def _poll_pair(self, site: str, term: str, since: int, seen: set[str]) -> tuple[list[Post], _Stop | None]:
@@ -204,19 +214,19 @@ def _int(value: Any) -> int:
         return 0
 
 
-def _advance(since: int, seen: list[str], found: list[Post]) -> tuple[int, list[str]]:
-    """`fromdate` is inclusive: keep the newest second and the ids already seen in it."""
-    newest = max([since, *(p.raw["creation_date"] for p in found)])
+def _advance(mark: _Mark, found: list[Post], now: float) -> _Mark:
+    newest = max([mark.since, *(p.raw["creation_date"] for p in found)])
     ids = [p.raw["question_id"] for p in found if p.raw["creation_date"] == newest]
-    if newest == since:
-        ids = list(dict.fromkeys([*seen, *ids]))
-    return newest, ids[-200:]
+    if newest == mark.since:
+        ids = list(dict.fromkeys([*mark.seen, *ids]))
+    return _Mark(newest, ids[-200:], now)
 
 
-def _load_cursor(cursor: str | None) -> dict[str, tuple[int, list[str]]]:
+def _load_cursor(cursor: str | None) -> dict[str, _Mark]:
     try:
         data = json.loads(cursor) if cursor else {}
-        return {k: (int(v[0]), [str(i) for i in v[1]]) for k, v in data.items()}
+        return {k: _Mark(int(v[0]), [str(i) for i in v[1]], float(v[2]) if len(v) > 2 else 0.0)
+                for k, v in data.items()}
     except (ValueError, TypeError, AttributeError, IndexError, KeyError):
         return {}  # an unreadable cursor restarts from the lookback window instead of failing for ever
 

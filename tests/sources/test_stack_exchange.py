@@ -104,7 +104,7 @@ async def test_second_poll_uses_cursor_and_yields_no_duplicates(httpserver, clie
     assert [p.id for p in second.posts] == ["stackoverflow:79900003"]
     acme_calls = [c for c in calls if c["q"] == "Acme"]
     assert acme_calls[1]["fromdate"] == "1767261600"
-    assert json.loads(second.cursor)["stackoverflow:Acme"] == [1767261600, ["79900002", "79900003"]]
+    assert json.loads(second.cursor)["stackoverflow:Acme"] == [1767261600, ["79900002", "79900003"], NOW]
 
 
 async def test_backoff_stops_the_poll_and_sets_min_next_poll(httpserver, client):
