@@ -18,6 +18,8 @@ _ADDITIONS = {
     **words(-1.0, "waiting waited wait hold missed missing lost unable outage crashed crashing crashes "
                   "buggy glitch glitchy lag laggy slow slower refund broken overcharged nope"),
     **words(-2.5, "scam scammed rip-off ripoff worst horrible disgusting pathetic shameful"),
+    **words(-2.0, "disappointing disappointed unprofessional unhelpful ignored ignoring rude worse sucks "
+                  "smh ugh wtf fml ridiculous unacceptable terrible"),
     **words(2.0, "thx ty kudos props shoutout smooth seamless"),
 }
 NEGATORS = ("not no never nothing nobody none nor neither without cannot can't cant don't dont doesn't doesnt "

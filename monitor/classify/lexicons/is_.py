@@ -21,6 +21,13 @@ _ENTRIES = {
                   "dýrt okur* seinkun* seint töf* tafir dónaleg* kvörtun* kvarta* því_miður miður "
                   "óskiljanleg* ruglingsleg* slöpp* slappt* slapp* þunn* kjánaleg* bjánaleg* heimskuleg* "
                   "flatt flöt* óspennandi veik* tómleg* klisj*"),
+    **words(2.0, "eftirminnileg* áhrifarík* hjartnæm* heillandi sjarmerandi skemmtilegt vandað "
+                 "frumleg* sannfærandi trúverðug* grípandi hugljúf* spennuþrungin* vel_leikin "
+                 "fagmannleg* stórfín* fínasta flottasta"),
+    **words(-2.0, "gleymanleg* tilgerðarleg* ófrumleg* innantóm* klisjukennd* ósannfærandi ótrúverðug* "
+                  "vonlaus* hallærisleg* asnaleg* pínleg* miðlungs* meðalmennsk* illa mistök galli gallar "
+                  "gallað* ofleik* bragðdauf* óáhugaverð* tilþrifalít* þreytt* hægfara hæg* langdregið "
+                  "kjánalegt vitleysa bull* rugl* sóun tímasóun ofmetin* ofmetn* ömurlegt"),
     **words(-1.0, "bíða bíð* beðið týnd* týnt glatað aflýst* aflýs* endurgreiðslu* endurgreið*"),
 }
 NEGATORS = "ekki aldrei enginn engin ekkert engan engu enga engir hvorki né án"
