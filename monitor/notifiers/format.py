@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, TypeVar
+from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 from ..models import Alert, Severity, utc

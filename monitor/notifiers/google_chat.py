@@ -14,7 +14,8 @@ import httpx
 from .. import registry
 from ..models import Alert, Delivery
 from ..settings import NotifierConfig
-from .format import AlertView, escape_google_chat as esc, fit
+from .format import AlertView, fit
+from .format import escape_google_chat as esc
 from .webhook import SecretUrl, check, describe, encode_json, json_body, post
 
 MAX_BYTES = 30_000  # of Google's 32,000 per message

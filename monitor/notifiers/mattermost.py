@@ -13,7 +13,8 @@ import httpx
 from .. import registry
 from ..models import Alert, Delivery
 from ..settings import NotifierConfig
-from .format import AlertView, escape_mattermost as esc, fit
+from .format import AlertView, fit
+from .format import escape_mattermost as esc
 from .webhook import SecretUrl, check, describe, encode_json, post
 
 MAX_CHARS = 16_000

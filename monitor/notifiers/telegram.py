@@ -18,7 +18,8 @@ from ..errors import AuthFailedError, PermanentError, RateLimitedError
 from ..http import parse_retry_after, raise_for_status
 from ..models import Alert, Delivery
 from ..settings import NotifierConfig
-from .format import BUDGETS, AlertView, escape_telegram_html as esc, fit, one_line, safe_url
+from .format import BUDGETS, AlertView, fit, one_line, safe_url
+from .format import escape_telegram_html as esc
 from .webhook import describe, encode_json, json_body, post
 
 MAX_CHARS = 4096
@@ -89,7 +90,8 @@ class TelegramNotifier:
 def raise_error(what: str, response: httpx.Response, body: dict[str, Any]) -> NoReturn:
     """Telegram's status equals `error_code`; 429 says how long to wait in `parameters.retry_after`."""
     description = one_line(str(body.get("description") or ""), 200)
-    parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+    raw_parameters = body.get("parameters")
+    parameters: dict[str, Any] = raw_parameters if isinstance(raw_parameters, dict) else {}
     where = f"{what} [{description}]" if description else what
     if response.status_code == 429:
         wait = parameters.get("retry_after")

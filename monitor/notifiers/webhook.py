@@ -12,7 +12,8 @@ import hmac
 import html
 import json
 import time
-from typing import Annotated, Any, Callable, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import httpx
 from pydantic import AfterValidator, SecretStr, field_validator

@@ -5,8 +5,14 @@ import pytest
 
 from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
 from monitor.notifiers.discord import DiscordConfig, make_discord
-from tests.notifiers.notifier_fakes import (MARKDOWN_LINKS, DiscordWebhook, assert_no_secret, discord_embed_problem,
-                                            strings_in, surviving_tokens)
+from tests.notifiers.notifier_fakes import (
+    MARKDOWN_LINKS,
+    DiscordWebhook,
+    assert_no_secret,
+    discord_embed_problem,
+    strings_in,
+    surviving_tokens,
+)
 
 PATH = "/api/webhooks/123456/DISCORDTOKENSECRET"
 

@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.errors import AuthFailedError, ConfigError, PermanentError, RateLimitedError, TransientError
-from monitor.settings import parse_settings
 from monitor.notifiers.slack import SlackApiNotifier, SlackConfig, SlackWebhookNotifier, make_slack
+from monitor.settings import parse_settings
 from tests.notifiers.notifier_fakes import SlackApi, SlackWebhook, assert_no_secret, strings_in, surviving_tokens
 
 HOOK_PATH = "/services/T000/B000/XXXXSECRETXXXX"
