@@ -95,14 +95,9 @@ class GitHubSource:
             if not isinstance(items, list):
                 raise PermanentError(f"{url}: response has no 'items' list")
             posts += [_to_post(self.source_id, item) for item in items if isinstance(item, dict)]
-            wait = self._exhausted_for(response)
-            more = len(items) >= PER_PAGE and page < self.config.max_pages
-            if wait is not None and (more or not last_query):
-                raise RateLimitedError(f"{url}: search rate limit used up", wait)
-            if wait is not None or not more:
-                return posts, wait
-        log.warning("source_results_truncated", source_id=self.source_id, pages=self.config.max_pages)
-        return posts, None
+            if self._page_ends(response, url, len(items) >= PER_PAGE, page, last_query):
+                break
+        return posts, self._exhausted_for(response)
 
     async def _search_discussions(self, query: str, last_query: bool) -> tuple[list[Post], float | None]:
         """Discussions through GraphQL `search(type: DISCUSSION)`, newest first."""
@@ -114,14 +109,21 @@ class GitHubSource:
             search = _graphql_search(data, url, self._until_reset(response))
             posts += [_discussion_to_post(self.source_id, node) for node in search["nodes"] if node]
             info = search.get("pageInfo") if isinstance(search.get("pageInfo"), dict) else {}
-            after, more = info.get("endCursor"), bool(info.get("hasNextPage")) and page < self.config.max_pages
-            wait = self._exhausted_for(response)
-            if wait is not None and (more or not last_query):
-                raise RateLimitedError(f"{url}: GraphQL rate limit used up", wait)
-            if wait is not None or not more:
-                return posts, wait
-        log.warning("source_results_truncated", source_id=self.source_id, pages=self.config.max_pages)
-        return posts, None
+            after = info.get("endCursor")
+            if self._page_ends(response, url, bool(info.get("hasNextPage")), page, last_query):
+                break
+        return posts, self._exhausted_for(response)
+
+    def _page_ends(self, response: httpx.Response, url: str, has_next: bool, page: int, last_query: bool) -> bool:
+        """Whether to stop paging. A used-up rate limit with requests still to make fails the poll, so that the
+        cursor stays put; on the poll's very last request it only delays the next poll."""
+        more = has_next and page < self.config.max_pages
+        wait = self._exhausted_for(response)
+        if wait is not None and (more or not last_query):
+            raise RateLimitedError(f"{url}: rate limit used up", wait)
+        if has_next and not more:
+            log.warning("source_results_truncated", source_id=self.source_id, pages=self.config.max_pages)
+        return not more
 
     def _exhausted_for(self, response: httpx.Response) -> float | None:
         if response.headers.get("X-RateLimit-Remaining") != "0":

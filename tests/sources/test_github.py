@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
+from structlog.testing import capture_logs
 from werkzeug import Request, Response
 
 from monitor import registry
@@ -188,8 +189,10 @@ async def test_full_pages_are_followed_up_to_max_pages(httpserver, client):
     calls = serve(httpserver, lambda q: reply(full))
     source = make(httpserver, client, kinds=["issue"], max_pages=2)
     source.terms = ["Acme"]
-    result = await source.fetch(SourceState("gh_test"))
+    with capture_logs() as logs:
+        result = await source.fetch(SourceState("gh_test"))
     assert [c.args["page"] for c in calls] == ["1", "2"] and len(result.posts) == 100
+    assert [e["event"] for e in logs] == ["source_results_truncated"]
 
 
 def test_loads_through_the_settings_loader_with_a_token_file(tmp_path):
