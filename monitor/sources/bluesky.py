@@ -152,7 +152,7 @@ class BlueskySource:
             max_bytes=65536, timeout=self.config.timeout)
         error = _xrpc_error(response, body)
         if response.status_code == 401:
-            raise AuthFailedError(f"bluesky: identifier/app_password rejected (HTTP 401)")
+            raise AuthFailedError("bluesky: identifier/app_password rejected (HTTP 401)")
         if response.status_code == 400 and error:
             raise AuthFailedError(f"bluesky: login refused ({error}); use an app password for identifier "
                                   f"{self.config.identifier!r}")
@@ -184,12 +184,13 @@ class BlueskySource:
         self._refresh = data.get("refreshJwt") if isinstance(data.get("refreshJwt"), str) else None
 
     def _to_post(self, item: dict[str, Any], followers: int | None) -> Post:
-        author, record = item["author"], item.get("record") or {}
+        author = item["author"]
+        record: dict[str, Any] = item["record"] if isinstance(item.get("record"), dict) else {}
         handle = str(author.get("handle") or "")
         profile = handle if handle and handle != "handle.invalid" else author["did"]
         rkey = item["uri"].rsplit("/", 1)[-1]
         langs = record.get("langs") if isinstance(record.get("langs"), list) else []
-        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        reply: dict[str, Any] = record["reply"] if isinstance(record.get("reply"), dict) else {}
         return Post(
             source_id=self.source_id,
             platform=self.platform,
@@ -204,8 +205,7 @@ class BlueskySource:
             lang_hint=langs[0] if langs and isinstance(langs[0], str) else None,
             raw={"uri": item["uri"], "cid": item.get("cid"), "did": author["did"],
                  "created_at": record.get("createdAt"), "indexed_at": item.get("indexedAt"),
-                 "reply_parent": (reply.get("parent") or {}).get("uri") if isinstance(reply.get("parent"), dict)
-                 else None},
+                 "reply_parent": reply["parent"].get("uri") if isinstance(reply.get("parent"), dict) else None},
         )
 
 
@@ -228,7 +228,7 @@ def _valid_post(post: Any) -> bool:
 
 def _sort_at(post: dict[str, Any]) -> float:
     """What `since` filters on: the earlier of indexedAt and the client-set createdAt (epoch seconds)."""
-    record = post.get("record") if isinstance(post.get("record"), dict) else {}
+    record: dict[str, Any] = post["record"] if isinstance(post.get("record"), dict) else {}
     stamps = [t.timestamp() for t in (from_iso(post.get("indexedAt")), from_iso(record.get("createdAt"))) if t]
     return min(stamps, default=0.0)
 

@@ -151,8 +151,8 @@ class Watermark:
     def load(cls, value: Any) -> Watermark | None:
         if not isinstance(value, dict) or not isinstance(value.get("t"), (int, float)):
             return None
-        seen = value.get("seen") if isinstance(value.get("seen"), dict) else {}
-        floor = value.get("floor") if isinstance(value.get("floor"), (int, float)) else 0.0
+        seen: dict[Any, Any] = value["seen"] if isinstance(value.get("seen"), dict) else {}
+        floor = value["floor"] if isinstance(value.get("floor"), (int, float)) else 0.0
         return cls(float(value["t"]), {str(k): float(v) for k, v in seen.items() if isinstance(v, (int, float))},
                    float(floor))
 

@@ -94,7 +94,8 @@ class MastodonSource:
     async def _poll_instance(self, instance: MastodonInstance,
                              marks: dict[str, Any]) -> tuple[list[Post], dict[str, str]]:
         """All new statuses of one instance; any error discards the lot (the cursors stay, nothing is lost)."""
-        queries = [(f"tag:{tag}", f"/api/v1/timelines/tag/{quote(tag, safe='')}", {}) for tag in self.tags]
+        queries: list[tuple[str, str, dict[str, Any]]] = [
+            (f"tag:{tag}", f"/api/v1/timelines/tag/{quote(tag, safe='')}", {}) for tag in self.tags]
         if instance.access_token and self.config.search:
             queries += [(f"search:{t}", "/api/v2/search", {"q": t, "type": "statuses", "resolve": "false"})
                         for t in self.terms]
@@ -151,8 +152,8 @@ class MastodonSource:
             self._pause = max(self._pause or 0.0, wait)
 
     def _to_post(self, status: dict[str, Any], instance: MastodonInstance) -> Post | None:
-        original = status.get("reblog") if _valid_status(status.get("reblog")) else status
-        account = original.get("account") if isinstance(original.get("account"), dict) else {}
+        original: dict[str, Any] = status["reblog"] if _valid_status(status.get("reblog")) else status
+        account: dict[str, Any] = original["account"] if isinstance(original.get("account"), dict) else {}
         if self.config.respect_noindex and account.get("noindex"):
             return None
         if original.get("visibility") not in (None, "public", "unlisted"):

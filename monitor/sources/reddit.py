@@ -133,6 +133,7 @@ class RedditSource:
         if self._token and self.clock() < self._token_expires:
             return self._token
         cfg = self.config
+        assert cfg.client_id is not None and cfg.client_secret is not None  # the config validator requires both
         grant = {"grant_type": "client_credentials"}
         if cfg.username and cfg.password:
             grant = {"grant_type": "password", "username": cfg.username, "password": cfg.password.get_secret_value()}

@@ -42,6 +42,8 @@ def post(n: int, ts: float, text: str = "acme again", rkey: str = "") -> dict:
     p["indexedAt"] = iso(ts + 0.2)
     return p
 
+ACME = (BrandConfig(name="Acme"),)
+
 
 class FakePDS:
     """The XRPC endpoints a PDS answers, with its error bodies (ExpiredToken 400, AuthenticationRequired 401)."""
@@ -126,7 +128,7 @@ async def client():
         yield c
 
 
-def make_source(client, server, pds: FakePDS, password="app-pass-1234", brands=(BrandConfig(name="Acme"),),
+def make_source(client, server, pds: FakePDS, password="app-pass-1234", brands=ACME,
                 **options):
     server.expect_request(re.compile("^/xrpc/")).respond_with_handler(pds)
     config = BlueskyConfig.model_validate({"type": "bluesky", "identifier": "acme-watch.bsky.social",
@@ -191,7 +193,8 @@ async def test_profiles_are_batched_and_cached(httpserver, client):
     result = await source.fetch(SourceState("bsky_test"))
     assert sorted(p.author.followers for p in result.posts) == list(range(30))
     assert [len(c["actors"]) for m, c in pds.calls if m.endswith("getProfiles")] == [25, 5]
-    pds.posts.append(post(3, NOW - 10, text="acme once more", rkey="3m5second"))  # known author: no lookup within the TTL
+    # a known author: no profile lookup within the TTL
+    pds.posts.append(post(3, NOW - 10, text="acme once more", rkey="3m5second"))
     calls = len(pds.calls)
     again = await source.fetch(SourceState("bsky_test", cursor=result.cursor))
     assert [p.author.followers for p in again.posts] == [3]

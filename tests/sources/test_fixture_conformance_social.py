@@ -103,7 +103,8 @@ async def test_hacker_news_recorded_search_by_date(httpserver, client, name):
     result = await source.fetch(SourceState("hn"))
     assert_sane(result.posts, "hacker_news", r"https://news\.ycombinator\.com/item\?id=\d+")
     assert {p.id for p in result.posts} == {h["objectID"] for h in hits}
-    for post, hit in zip(sorted(result.posts, key=lambda p: p.id), sorted(hits, key=lambda h: h["objectID"])):
+    by_id = sorted(result.posts, key=lambda p: p.id)
+    for post, hit in zip(by_id, sorted(hits, key=lambda h: h["objectID"]), strict=True):
         assert post.published_at.timestamp() == hit["created_at_i"]
         assert post.published_at == from_iso(hit["created_at"]).replace(microsecond=0)
         assert "&#x27;" not in post.text and "&quot;" not in post.text

@@ -32,6 +32,8 @@ def status(n: int, host: str = "social.example", tag: str = "acme", text: str = 
              tags=[{"name": tag, "url": f"https://{host}/tags/{tag}"}], **extra)
     return s
 
+ACME = (BrandConfig(name="Acme"),)
+
 
 class FakeInstance:
     """One Mastodon server: tag timelines (public or token-only), v2 search (token only), id paging, rate headers."""
@@ -99,7 +101,7 @@ async def client():
         yield c
 
 
-def make_source(client, server, fediverse: FakeFediverse, tokens=None, brands=(BrandConfig(name="Acme"),),
+def make_source(client, server, fediverse: FakeFediverse, tokens=None, brands=ACME,
                 **options):
     tokens = tokens or {}
     instances = [{"url": server.url_for(f"/{name}"), **({"access_token": tokens[name]} if name in tokens else {})}

@@ -23,6 +23,8 @@ DATA = Path(__file__).parent / "social_data"
 NOW = 1795166000.0
 UNAUTHORIZED = json.dumps({"message": "Unauthorized", "error": 401})
 
+ACME = (BrandConfig(name="Acme"),)
+
 
 class FakeReddit:
     """www.reddit.com/api/v1/access_token + oauth.reddit.com listings, with Reddit's statuses and headers."""
@@ -104,7 +106,7 @@ def serve(httpserver, fake: FakeReddit) -> None:
     httpserver.expect_request(re.compile("^/")).respond_with_handler(fake)
 
 
-def make_source(client, server, brands=(BrandConfig(name="Acme"),), **options):
+def make_source(client, server, brands=ACME, **options):
     raw = {"type": "reddit", "client_id": "cid", "client_secret": "csecret", "api_url": server.url_for(""),
            "token_url": server.url_for("/api/v1/access_token"), **options}
     source = registry.lookup(registry.SOURCES, "reddit").factory(
