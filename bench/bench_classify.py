@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.classify import RuleClassifier  # noqa: E402
-from monitor.classify.language import detect_language  # noqa: E402
-from monitor.models import Mention, Post  # noqa: E402
+from monitor.classify import RuleClassifier
+from monitor.classify.language import detect_language
+from monitor.models import Mention, Post
 
 csv.field_size_limit(10_000_000)
 Example = tuple[str, str]  # (text, gold label)

@@ -23,7 +23,10 @@ _identifiers: dict[tuple[str, ...], object] = {}
 def _identifier(languages: tuple[str, ...]):
     with _lock:
         if languages not in _identifiers:
-            from py3langid.langid import MODEL_FILE, LanguageIdentifier  # 0.8 s, 130 MB: load once, lazily
+            from py3langid.langid import (  # 0.8 s, 130 MB: load once, lazily
+                MODEL_FILE,
+                LanguageIdentifier,
+            )
 
             ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=False)
             ident.set_languages(list(languages))

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..models import Sentiment
-from .lexicons import Lexicon
-from .lexicons import en, fa, is_, ru
+from .lexicons import Lexicon, en, fa, is_, ru
 from .text import normalize, strip_handles
 
 LEXICONS: dict[str, Callable[[], Lexicon]] = {"en": en.lexicon, "fa": fa.lexicon, "ru": ru.lexicon,

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -12,8 +13,11 @@ from pydantic import Field, field_validator
 from ..models import Category, Severity
 from ..settings import Strict
 
-
 _CATEGORY_POINTS: dict[str, float] = {"outage": 4.0, "complaint": 2.0, "question": 2.0, "praise": 0.0, "other": 0.0}
+
+
+_REPLY_KEY = re.compile(r"(?:en|fa|ru|is)\.(?:outage|complaint|question|praise|other)"
+                        r"(?:\.(?:formal|informal))?(?:\.(?:short|long))?")
 
 
 class SeverityThresholds(Strict):
@@ -36,6 +40,18 @@ class TriageSettings(Strict):
     thresholds: SeverityThresholds = Field(default_factory=SeverityThresholds)
     positive_at: float = Field(default=0.25, gt=0, le=1)
     negative_at: float = Field(default=-0.15, ge=-1, lt=0)
+
+    # drafted-reply templates, keys "lang.category[.formal|informal][.short|long]" (see reply.py)
+    replies: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("replies")
+    @classmethod
+    def _reply_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _REPLY_KEY.fullmatch(key):
+                raise ValueError(f"reply template key {key!r}: expected lang.category[.register][.length], "
+                                 "e.g. 'en.complaint' or 'ru.outage.formal.long'")
+        return value
 
     @field_validator("category_points", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ _PERSIAN_MAP = str.maketrans({
 })
 _ARABIC_DIACRITICS = re.compile(r"[\u064b-\u065f\u0670]")
 _PERSIAN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
-_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@#][\w.]+")
 
 

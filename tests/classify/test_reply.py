@@ -61,7 +61,7 @@ def test_every_language_and_category_has_a_non_defensive_reply(lang: str, catego
     for text in ("short", "long " * 60):
         reply = draft_reply(mention(text), a)
         assert reply and "{" not in reply and "}" not in reply
-        assert not re.search(r"\b(?:no|not|can't|cannot|unfortunately|impossible|policy)\b", reply, re.I)
+        assert not re.search(r"\b(?:no|not|can't|cannot|unfortunately|impossible|policy)\b", reply, re.IGNORECASE)
         assert not re.search(r"(?:^|\s)(?:нет|нельзя|невозможно)(?:\s|$)", reply)
 
 
@@ -78,3 +78,14 @@ def test_hostile_display_name_is_reduced_to_a_plain_first_name() -> None:
     m = mention("great app", display_name="<@here>\n{dm}  Second")
     reply = draft_reply(m, CLASSIFIER.assess(m))
     assert "@" not in reply and "<" not in reply and "\n" not in reply
+
+
+def test_reply_templates_validate_in_triage_settings() -> None:
+    from pydantic import ValidationError
+
+    from monitor.classify import TriageSettings
+
+    ok = TriageSettings.model_validate({"replies": {"en.complaint": "x", "is.outage.formal.long": "y"}})
+    assert ok.replies["en.complaint"] == "x"
+    with pytest.raises(ValidationError, match="reply template key"):
+        TriageSettings.model_validate({"replies": {"english.complaint": "x"}})

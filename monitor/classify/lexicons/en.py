@@ -76,7 +76,9 @@ PHRASES = [
 
 @cache
 def lexicon() -> Lexicon:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # MIT; only its word list is used
+    from vaderSentiment.vaderSentiment import (
+        SentimentIntensityAnalyzer,  # MIT; only its word list is used
+    )
 
     base = {w: v for w, v in SentimentIntensityAnalyzer().lexicon.items() if " " not in w}
     base.update(_ADDITIONS)
