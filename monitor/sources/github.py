@@ -108,7 +108,7 @@ class GitHubSource:
             response, data = await self._call("POST", url, payload)
             search = _graphql_search(data, url, self._until_reset(response))
             posts += [_discussion_to_post(self.source_id, node) for node in search["nodes"] if node]
-            info = search.get("pageInfo") if isinstance(search.get("pageInfo"), dict) else {}
+            info = _obj(search.get("pageInfo"))
             after = info.get("endCursor")
             if self._page_ends(response, url, bool(info.get("hasNextPage")), page, last_query):
                 break
@@ -198,8 +198,8 @@ def _to_post(source_id: str, item: dict[str, Any]) -> Post:
         issue_id, url = str(int(item["id"])), str(item["html_url"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"github: malformed search item ({type(exc).__name__})") from None
-    user = item.get("user") if isinstance(item.get("user"), dict) else {}
-    reactions = item.get("reactions") if isinstance(item.get("reactions"), dict) else {}
+    user = _obj(item.get("user"))
+    reactions = _obj(item.get("reactions"))
     repo = str(item.get("repository_url", "")).rsplit("/repos/", 1)[-1]
     body = _HTML_COMMENT.sub("", str(item.get("body") or "")).strip()
     return Post(
@@ -250,6 +250,10 @@ def _dig(node: Any, *keys: str) -> Any:
     for key in keys:
         node = node.get(key) if isinstance(node, dict) else None
     return node
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:

@@ -180,15 +180,15 @@ def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
 def _to_post(source_id: str, site: str, item: dict[str, Any]) -> Post:
     try:
         created = datetime.fromtimestamp(int(item["creation_date"]), timezone.utc)
-        qid = str(int(item["question_id"]))
+        qid, link = str(int(item["question_id"])), str(item["link"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"stack_exchange: malformed item ({type(exc).__name__})") from None
-    owner = item.get("owner") if isinstance(item.get("owner"), dict) else {}
+    owner = _obj(item.get("owner"))
     name = html.unescape(str(owner.get("display_name", "")))
     score, answers = _int(item.get("score")), _int(item.get("answer_count"))
     return Post(
         source_id=source_id, platform="stack_exchange", id=f"{site}:{qid}",
-        url=str(item.get("link") or f"https://{site}.com/q/{qid}"),
+        url=link,
         title=html.unescape(str(item.get("title", ""))),
         text=html_to_text(str(item.get("body", ""))),
         author=Author(handle=str(owner.get("user_id", name)), display_name=name),
@@ -205,6 +205,10 @@ def html_to_text(markup: str) -> str:
         return ""
     text = LexborHTMLParser(markup).text(separator=" ")
     return re.sub(r"\s+", " ", text).strip()[:MAX_TEXT]
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:

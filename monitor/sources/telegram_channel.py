@@ -140,8 +140,8 @@ def _to_post(source_id: str, node: LexborNode, channel_author: Author) -> Post |
         return None  # service messages and media without a caption: nothing to match
     stamp = node.css_first(".tgme_widget_message_date time[datetime]")
     try:
-        published = datetime.fromisoformat(str(stamp.attributes["datetime"])).astimezone(timezone.utc)
-    except (AttributeError, KeyError, TypeError, ValueError):
+        published = datetime.fromisoformat(str(stamp.attributes["datetime"] if stamp else "")).astimezone(timezone.utc)
+    except ValueError:
         raise PermanentError(f"telegram message {data_post}: missing or invalid time") from None
     views = node.css_first(".tgme_widget_message_views")
     signed = node.css_first(".tgme_widget_message_from_author")
