@@ -36,7 +36,7 @@ class RedditConfig(SourceConfig):
     client_secret: SecretStr | None = None
     username: str | None = None
     password: SecretStr | None = None
-    user_agent: str = f"python:brand-monitor:{__version__} (self-hosted brand monitoring)"
+    user_agent: str | None = None  # default: python:brand-monitor:<version> (by /u/<username>)
     subreddits: list[str] = []
     new_from: list[str] = []
     api_url: str = "https://oauth.reddit.com"
@@ -69,6 +69,8 @@ class RedditSource:
         self._token: str | None = None
         self._token_expires = 0.0
         self._paused_for: float | None = None
+        by = f"by /u/{config.username}" if config.username else "self-hosted brand monitoring"
+        self.user_agent = config.user_agent or f"python:brand-monitor:{__version__} ({by})"
 
     async def fetch(self, state: SourceState) -> FetchResult:
         marks = load_cursor(state.cursor)
@@ -112,7 +114,7 @@ class RedditSource:
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
         url = f"{self.config.api_url.rstrip('/')}{path}"
         for attempt in range(2):
-            headers = {"Authorization": f"bearer {await self._access_token()}", "User-Agent": self.config.user_agent}
+            headers = {"Authorization": f"bearer {await self._access_token()}", "User-Agent": self.user_agent}
             response, body = await send_capped(self.http, "GET", url, params=params, headers=headers,
                                                max_bytes=self.config.max_bytes, timeout=self.config.timeout)
             self._note_rate_limit(response.headers)
@@ -138,7 +140,7 @@ class RedditSource:
         if cfg.username and cfg.password:
             grant = {"grant_type": "password", "username": cfg.username, "password": cfg.password.get_secret_value()}
         response, body = await send_capped(
-            self.http, "POST", cfg.token_url, data=grant, headers={"User-Agent": cfg.user_agent},
+            self.http, "POST", cfg.token_url, data=grant, headers={"User-Agent": self.user_agent},
             auth=httpx.BasicAuth(cfg.client_id.get_secret_value(), cfg.client_secret.get_secret_value()),
             max_bytes=min(cfg.max_bytes, 65536), timeout=cfg.timeout)
         if response.status_code in (401, 403):

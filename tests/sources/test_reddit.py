@@ -187,6 +187,7 @@ async def test_wrong_password_names_the_credential(httpserver, client):
         await source.fetch(SourceState("reddit_test"))
     source = make_source(client, httpserver, username="bot", password="right")
     assert (await source.fetch(SourceState("reddit_test"))).posts == []
+    assert "python:brand-monitor:0.1.0 (by /u/bot)" in fake.user_agents
 
 
 async def test_low_quota_pauses_until_reset(httpserver, client):
