@@ -18,10 +18,21 @@ from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, Tr
 from monitor.http import make_client
 from monitor.models import Alert
 from monitor.notifiers.base import sample_alert
-from monitor.notifiers.matrix import (CONTENT_BUDGET, MatrixConfig, MatrixNotifier, encoded_size, error_for,
-                                      retry_after, txn_id)
+from monitor.notifiers.matrix import (
+    CONTENT_BUDGET,
+    MatrixConfig,
+    MatrixNotifier,
+    encoded_size,
+    error_for,
+    retry_after,
+    txn_id,
+)
+from tests.servers import synapse as servers
 from tests.servers.ports import free_port
-from tests.servers.synapse import MatrixWorld, matrix_world, synapse_server  # noqa: F401  (fixtures)
+from tests.servers.synapse import MatrixWorld
+
+synapse_server = servers.synapse_server  # the session's real homeserver (shared fixtures live in tests/servers)
+matrix_world = servers.matrix_world
 
 HOSTILE = "@room <!channel> @everyone <script>alert(1)</script> <b>bold</b> & done"
 
@@ -165,7 +176,7 @@ async def test_bad_token_is_auth_failed(matrix_world: MatrixWorld, http: httpx.A
 
 
 async def test_room_the_bot_is_not_in_is_auth_failed(matrix_world: MatrixWorld, http: httpx.AsyncClient) -> None:
-    outsider = MatrixNotifier("outsider", config(matrix_world.url, matrix_world.limited_token,
+    outsider = MatrixNotifier("outsider", config(matrix_world.url, matrix_world.outsider_token,
                                                  matrix_world.room_id), http)
     with pytest.raises(AuthFailedError) as caught:
         await outsider.send(sample_alert(), "k-outsider")

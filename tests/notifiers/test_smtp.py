@@ -12,10 +12,13 @@ from monitor import registry
 from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
 from monitor.models import Alert
 from monitor.notifiers.base import sample_alert
-from monitor.store.sqlite import idempotency_key
 from monitor.notifiers.smtp import SUBJECT_LIMIT, SmtpConfig, SmtpNotifier, message_id
+from monitor.store.sqlite import idempotency_key
+from tests.servers import smtp as servers
 from tests.servers.ports import free_port
-from tests.servers.smtp import PASSWORD, USERNAME, Received, SmtpServers, smtp_servers  # noqa: F401  (fixture)
+from tests.servers.smtp import PASSWORD, USERNAME, Received, SmtpServers
+
+smtp_servers = servers.smtp_servers  # real aiosmtpd servers for the session (shared fixtures live in tests/servers)
 
 # the SMTPS server allows AUTH without STARTTLS: its whole session is TLS, which aiosmtpd cannot tell
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
@@ -109,7 +112,8 @@ async def test_crlf_in_the_title_injects_no_header_and_no_body(smtp_servers: Smt
     names = [line.split(":", 1)[0].lower() for line in headers.split("\r\n") if line and not line[0].isspace()]
     assert "bcc" not in names and "x-evil" not in names and names.count("subject") == 1
     subject = got.message["Subject"]
-    assert subject == "[brand-monitor] High · Acme · outage: Refund? Bcc: victim@evil.example <html>injected X-Evil: 1Y"
+    assert subject == ("[brand-monitor] High · Acme · outage: "
+                       "Refund? Bcc: victim@evil.example <html>injected X-Evil: 1Y")  # NEL (\x85) is dropped
     assert "<html>injected" not in parts(got)["text/html"]
 
 

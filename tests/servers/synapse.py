@@ -63,8 +63,9 @@ def ensure_venv() -> Path:
             return python
         shutil.rmtree(venv, ignore_errors=True)  # a half-made venv from an interrupted install
         _run([sys.executable, "-m", "venv", str(venv)], "creating the Synapse venv")
-        _run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-              f"matrix-synapse=={SYNAPSE_VERSION}"], f"pip install matrix-synapse=={SYNAPSE_VERSION}")
+        requirement = f"matrix-synapse=={SYNAPSE_VERSION}"
+        _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--retries", "2",
+              "--timeout", "30", requirement], f"pip install {requirement}")
         marker.write_text(SYNAPSE_VERSION + "\n")
     return python
 
@@ -75,7 +76,9 @@ def _run(cmd: list[str], what: str) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SynapseUnavailable(f"{what} failed: {exc}") from None
     if done.returncode != 0:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-3:]
+        tail = "\n".join(line if len(line) < 300 else line[:300] + " …" for line in errors[-3:])
         raise SynapseUnavailable(f"{what} failed (exit {done.returncode}):\n{tail}")
 
 
@@ -213,7 +216,8 @@ class MatrixWorld:
     """Users and rooms on the test homeserver.
 
     bot: posts alerts into `room_id`; not rate limited. reader: a second member of that room, to see pings.
-    limited: has the server's tight rc_message and its own room `limited_room_id`; not a member of `room_id`.
+    limited: has the server's tight rc_message and its own room `limited_room_id`.
+    outsider: not a member of `room_id`; not rate limited.
     """
     server: Synapse
     bot_user: str
@@ -224,6 +228,7 @@ class MatrixWorld:
     limited_user: str
     limited_token: str
     limited_room_id: str
+    outsider_token: str
 
     @property
     def url(self) -> str:
@@ -237,7 +242,8 @@ def build_world(server: Synapse) -> MatrixWorld:
     _, admin_token = server.register("admin", admin=True)
     bot_user, bot_token = server.register("alerts-bot")
     reader_user, reader_token = server.register("reader")
-    for user in (bot_user, reader_user):  # 0/0 switches rate limiting off for that user
+    outsider_user, outsider_token = server.register("outsider")
+    for user in (bot_user, reader_user, outsider_user):  # 0/0 switches rate limiting off for that user
         server.call("POST", f"/_synapse/admin/v1/users/{quote(user)}/override_ratelimit", admin_token,
                     json={"messages_per_second": 0, "burst_count": 0})
     room_id = server.call("POST", "/_matrix/client/v3/createRoom", bot_token,
@@ -247,15 +253,18 @@ def build_world(server: Synapse) -> MatrixWorld:
     limited_room = server.call("POST", "/_matrix/client/v3/createRoom", limited_token,
                                json={"preset": "private_chat", "name": "limited"})["room_id"]
     return MatrixWorld(server, bot_user, bot_token, room_id, reader_user, reader_token, limited_user,
-                       limited_token, limited_room)
+                       limited_token, limited_room, outsider_token)
 
 
 @pytest.fixture(scope="session")
 def synapse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    problem = server = None
     try:
         server = start(tmp_path_factory.mktemp("synapse"))
     except SynapseUnavailable as exc:
-        unavailable(f"Matrix Synapse is not available: {exc}")
+        problem = f"Matrix Synapse is not available: {exc}"
+    if server is None:
+        unavailable(problem or "Matrix Synapse did not start")
     try:
         yield server
     finally:
