@@ -10,7 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -38,7 +38,7 @@ query($q: String!, $first: Int!, $after: String) {
       author { login } comments { totalCount } reactions { totalCount } repository { nameWithOwner } } }
   }
 }"""
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 class GitHubConfig(SourceConfig):
@@ -79,7 +79,7 @@ class GitHubSource:
                            min_next_poll=wait)
 
     def _query(self, kind: str, term: str, start: float) -> tuple[str, str]:
-        created = datetime.fromtimestamp(int(start), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        created = datetime.fromtimestamp(int(start), UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
         quoted = '"' + term.replace('"', " ").strip() + '"'
         return kind, " ".join(filter(None, [quoted, "in:title,body", _KIND_QUALIFIER[kind], f"created:>={created}",
                                             self.config.qualifiers.strip()]))
@@ -194,7 +194,7 @@ def _parse_json(body: bytes) -> dict[str, Any] | None:
 
 def _to_post(source_id: str, item: dict[str, Any]) -> Post:
     try:
-        created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00")).astimezone(timezone.utc)
+        created = datetime.fromisoformat(str(item["created_at"])).astimezone(UTC)
         issue_id, url = str(int(item["id"])), str(item["html_url"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"github: malformed search item ({type(exc).__name__})") from None
@@ -231,7 +231,7 @@ def _graphql_search(data: dict[str, Any], url: str, reset_wait: float | None) ->
 
 def _discussion_to_post(source_id: str, node: dict[str, Any]) -> Post:
     try:
-        created = datetime.fromisoformat(str(node["createdAt"]).replace("Z", "+00:00")).astimezone(timezone.utc)
+        created = datetime.fromisoformat(str(node["createdAt"])).astimezone(UTC)
         node_id, url = str(node["id"]), str(node["url"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"github: malformed discussion ({type(exc).__name__})") from None

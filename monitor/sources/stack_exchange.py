@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -179,7 +179,7 @@ def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _to_post(source_id: str, site: str, item: dict[str, Any]) -> Post:
     try:
-        created = datetime.fromtimestamp(int(item["creation_date"]), timezone.utc)
+        created = datetime.fromtimestamp(int(item["creation_date"]), UTC)
         qid, link = str(int(item["question_id"])), str(item["link"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"stack_exchange: malformed item ({type(exc).__name__})") from None
@@ -236,10 +236,11 @@ def _load_cursor(cursor: str | None) -> dict[str, _Mark]:
 
 
 def _seconds_to_next_utc_day(now: float) -> float:
-    today = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return (today + timedelta(days=1)).timestamp() - now
 
 
 @registry.source("stack_exchange", StackExchangeConfig)
-def make_stack_exchange(source_id: str, config: StackExchangeConfig, ctx: registry.PluginContext) -> StackExchangeSource:
+def make_stack_exchange(source_id: str, config: StackExchangeConfig,
+                        ctx: registry.PluginContext) -> StackExchangeSource:
     return StackExchangeSource(source_id, config, ctx.http, search_terms(ctx.brands, config.brands))

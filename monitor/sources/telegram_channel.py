@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -29,7 +29,7 @@ MAX_TEXT = 20_000
 FULL_PAGE = 20  # the preview shows about 20 messages a page; fewer means we reached the newest
 _CHANNEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,63}$")
 _POST_ID = re.compile(r"/(\d+)$")
-_COUNT = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.I)
+_COUNT = re.compile(r"^([\d.,]+)\s*([KMB]?)$", re.IGNORECASE)
 _SCALE = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 
 
@@ -140,7 +140,7 @@ def _to_post(source_id: str, node: LexborNode, channel_author: Author) -> Post |
         return None  # service messages and media without a caption: nothing to match
     stamp = node.css_first(".tgme_widget_message_date time[datetime]")
     try:
-        published = datetime.fromisoformat(str(stamp.attributes["datetime"] if stamp else "")).astimezone(timezone.utc)
+        published = datetime.fromisoformat(str(stamp.attributes["datetime"] if stamp else "")).astimezone(UTC)
     except ValueError:
         raise PermanentError(f"telegram message {data_post}: missing or invalid time") from None
     views = node.css_first(".tgme_widget_message_views")
@@ -181,7 +181,7 @@ def _inside(node: LexborNode, css_class: str, stop: LexborNode) -> bool:
 def _reactions(node: LexborNode) -> int:
     total = 0
     for reaction in node.css(".tgme_reaction"):
-        count = re.search(r"([\d.,]+\s*[KMB]?)\s*$", reaction.text(strip=True), re.I)
+        count = re.search(r"([\d.,]+\s*[KMB]?)\s*$", reaction.text(strip=True), re.IGNORECASE)
         total += (parse_count(count.group(1)) or 0) if count else 0
     return total
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,8 +14,8 @@ from werkzeug import Response
 from monitor import registry
 from monitor.errors import ConfigError, PermanentError, RateLimitedError, TransientError
 from monitor.http import make_client
-from monitor.sources.app_store import AppStoreConfig, make_app_store, stars
 from monitor.settings import parse_settings
+from monitor.sources.app_store import AppStoreConfig, make_app_store, stars
 from monitor.sources.base import SourceState
 
 DATA = Path(__file__).parent / "more_data"
@@ -64,7 +64,7 @@ async def test_maps_reviews_and_skips_the_app_entry(httpserver, client):
     assert bad.title == "★☆☆☆☆ Crashes at login"
     assert bad.text.startswith("Since the update the app closes")
     assert bad.text.endswith("★☆☆☆☆ 1/5 review of Acme Mobile Banking on the App Store (US), version 7.4.1")
-    assert bad.published_at == datetime(2026, 1, 1, 10, 40, tzinfo=timezone.utc)
+    assert bad.published_at == datetime(2026, 1, 1, 10, 40, tzinfo=UTC)
     assert bad.author.handle == "frustrated_fred" and bad.engagement.likes == 3
     assert bad.url == f"https://apps.apple.com/us/app/id{APP}?see-all=reviews&reviewId=13000000502"
     assert bad.dedup_key != result.posts[1].dedup_key
@@ -92,7 +92,8 @@ async def test_second_poll_reports_only_newer_reviews(httpserver, client):
 async def test_pages_back_until_the_cursor_is_reached(httpserver, client):
     httpserver.expect_request(page_path(1)).respond_with_json(reviews(1200, 50))
     httpserver.expect_request(page_path(2)).respond_with_json(reviews(1150, 50))
-    result = await make(httpserver, client, max_pages=5).fetch(SourceState("as_test", cursor=json.dumps({f"us/{APP}": 1120})))
+    state = SourceState("as_test", cursor=json.dumps({f"us/{APP}": 1120}))
+    result = await make(httpserver, client, max_pages=5).fetch(state)
     assert len(result.posts) == 80 and min(int(p.id) for p in result.posts) == 1121
     assert [entry[0].path for entry in httpserver.log] == [page_path(1), page_path(2)]
 
@@ -106,7 +107,8 @@ async def test_first_poll_reads_only_the_newest_page(httpserver, client):
 async def test_single_review_object_and_each_storefront_separately(httpserver, client):
     httpserver.expect_request(page_path(1, "us")).respond_with_json(feed("synthetic_app_store_no_reviews.json"))
     httpserver.expect_request(page_path(1, "de")).respond_with_json(feed("synthetic_app_store_single_review.json"))
-    result = await make(httpserver, client, countries=["US", "de"], names={APP: "Acme Bank"}).fetch(SourceState("as_test"))
+    source = make(httpserver, client, countries=["US", "de"], names={APP: "Acme Bank"})
+    result = await source.fetch(SourceState("as_test"))
     (post,) = result.posts
     assert post.title == "★★☆☆☆ Überweisung hängt" and post.raw["country"] == "de"
     assert "review of Acme Bank on the App Store (DE)" in post.text

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -45,7 +45,8 @@ async def client():
 
 def make(httpserver: HTTPServer, client: httpx.AsyncClient, **options):
     raw = {"type": "github", "api_url": httpserver.url_for("/"), **options}
-    source = make_github("gh_test", GitHubConfig.model_validate(raw), registry.PluginContext(http=client, brands=BRANDS))
+    ctx = registry.PluginContext(http=client, brands=BRANDS)
+    source = make_github("gh_test", GitHubConfig.model_validate(raw), ctx)
     source.clock = lambda: NOW
     return source
 
@@ -82,7 +83,7 @@ async def test_maps_fields_and_builds_one_query_per_kind_and_term(httpserver, cl
     assert issue.title == "Acme webhook deliveries time out since v2.3"
     assert issue.text == "**Describe the bug**\nAcme webhooks fail with `ETIMEDOUT`."
     assert issue.author.handle == "mona-example"
-    assert issue.published_at == datetime(2026, 1, 1, 11, 30, tzinfo=timezone.utc)
+    assert issue.published_at == datetime(2026, 1, 1, 11, 30, tzinfo=UTC)
     assert (issue.engagement.likes, issue.engagement.replies) == (7, 4)
     assert issue.raw["repository"] == "octo-org/widgets" and issue.raw["is_pull_request"] is False
     assert pr.raw["is_pull_request"] is True and pr.text == ""
@@ -92,7 +93,8 @@ async def test_maps_fields_and_builds_one_query_per_kind_and_term(httpserver, cl
 async def test_second_poll_overlaps_the_index_lag_without_duplicates(httpserver, client):
     page = body("synthetic_github_search_issues.json")
     late = copy.deepcopy(page["items"][1])
-    late.update(id=3300000010, html_url="https://github.com/someone/dotfiles/issues/10", created_at="2026-01-01T11:29:00Z")
+    late.update(id=3300000010, html_url="https://github.com/someone/dotfiles/issues/10",
+                created_at="2026-01-01T11:29:00Z")
     responses = iter([page, {**page, "items": [page["items"][0], late]}])
     calls = serve(httpserver, lambda q: reply(next(responses)))
     source = make(httpserver, client, kinds=["issue"], brands=[], index_lag="10m")
@@ -115,7 +117,8 @@ async def test_token_is_optional(httpserver, client):
 
 
 async def test_remaining_zero_on_last_request_sets_min_next_poll(httpserver, client):
-    serve(httpserver, lambda q: reply(body("synthetic_github_search_issues.json"), headers={"X-RateLimit-Remaining": "0"}))
+    page = body("synthetic_github_search_issues.json")
+    serve(httpserver, lambda q: reply(page, headers={"X-RateLimit-Remaining": "0"}))
     source = make(httpserver, client, kinds=["issue"])
     source.terms = ["Acme"]
     result = await source.fetch(SourceState("gh_test"))
@@ -185,7 +188,8 @@ async def test_malformed_body_is_permanent(httpserver, client, payload):
 
 async def test_full_pages_are_followed_up_to_max_pages(httpserver, client):
     item = body("synthetic_github_search_issues.json")["items"][0]
-    full = {**empty(), "items": [{**item, "id": i, "html_url": f"https://github.com/o/r/issues/{i}"} for i in range(100)]}
+    items = [{**item, "id": i, "html_url": f"https://github.com/o/r/issues/{i}"} for i in range(100)]
+    full = {**empty(), "items": items}
     calls = serve(httpserver, lambda q: reply(full))
     source = make(httpserver, client, kinds=["issue"], max_pages=2)
     source.terms = ["Acme"]
@@ -198,7 +202,8 @@ async def test_full_pages_are_followed_up_to_max_pages(httpserver, client):
 def test_loads_through_the_settings_loader_with_a_token_file(tmp_path):
     (tmp_path / "gh_token").write_text("ghp_fromfile\n")
     settings = parse_settings(f"brands: [{{name: Acme}}]\nsources:\n"
-                              f"  gh: {{type: github, token_file: {tmp_path / 'gh_token'}, kinds: [issue], every: 10m}}\n")
+                              f"  gh: {{type: github, token_file: {tmp_path / 'gh_token'}, kinds: [issue],"
+                              " every: 10m}\n")
     config = settings.sources["gh"]
     assert isinstance(config, GitHubConfig) and config.token.get_secret_value() == "ghp_fromfile"
     assert config.every == 600 and "ghp_fromfile" not in repr(config)
@@ -226,11 +231,12 @@ async def test_discussions_come_from_graphql_search(httpserver, client):
     (post,) = first.posts  # the empty node (a non-discussion result) is skipped
     assert calls[0]["auth"] == "Bearer ghp_x"
     assert "type: DISCUSSION" in calls[0]["json"]["query"]
-    assert calls[0]["json"]["variables"]["q"] == '"Acme" in:title,body sort:created-desc created:>=2025-12-31T11:55:00+00:00'
+    assert calls[0]["json"]["variables"]["q"] == \
+        '"Acme" in:title,body sort:created-desc created:>=2025-12-31T11:55:00+00:00'
     assert (post.id, post.url) == ("D_kwDOSynthetic0001", "https://github.com/octo-org/widgets/discussions/77")
     assert post.text.startswith("Our deploys to the Acme EU region") and post.author.handle == "ops-olga"
     assert (post.engagement.likes, post.engagement.replies) == (8, 2) and post.raw["is_discussion"] is True
-    assert post.published_at == datetime(2026, 1, 1, 11, 45, tzinfo=timezone.utc)
+    assert post.published_at == datetime(2026, 1, 1, 11, 45, tzinfo=UTC)
     second = await source.fetch(SourceState("gh_test", cursor=first.cursor))
     assert second.posts == []
 

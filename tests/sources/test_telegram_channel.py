@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from structlog.testing import capture_logs
 from pytest_httpserver import HTTPServer
+from structlog.testing import capture_logs
 from werkzeug import Request, Response
 
 from monitor import registry
@@ -29,14 +29,17 @@ def html(text: str, status: int = 200, headers: dict | None = None) -> Response:
 
 
 def message(channel: str, n: int) -> str:
-    return (f'<div class="tgme_widget_message js-widget_message" data-post="{channel}/{n}"><div class="tgme_widget_message_bubble">'
+    return (f'<div class="tgme_widget_message js-widget_message" data-post="{channel}/{n}">'
+            '<div class="tgme_widget_message_bubble">'
             f'<div class="tgme_widget_message_text js-message_text">post {n} about Acme</div>'
-            f'<a class="tgme_widget_message_date" href="https://t.me/{channel}/{n}"><time datetime="2026-01-01T10:{n % 60:02d}:00+00:00"></time></a>'
+            f'<a class="tgme_widget_message_date" href="https://t.me/{channel}/{n}">'
+            f'<time datetime="2026-01-01T10:{n % 60:02d}:00+00:00"></time></a>'
             '</div></div>')
 
 
 def page(channel: str, ids) -> str:
-    return f'<html><body><section class="tgme_channel_history">{"".join(message(channel, i) for i in ids)}</section></body></html>'
+    messages = "".join(message(channel, i) for i in ids)
+    return f'<html><body><section class="tgme_channel_history">{messages}</section></body></html>'
 
 
 @pytest.fixture
@@ -70,9 +73,10 @@ async def test_first_poll_maps_the_newest_page(httpserver, client):
     first, reply = result.posts
     assert first.url == "https://t.me/acmewatch/101" and first.platform == "telegram"
     assert first.text == "Acme login is down again in Tehran & Mashhad.\nSecond line with a link."
-    assert first.published_at == datetime(2026, 1, 1, 9, 45, tzinfo=timezone.utc)  # +03:30 converted to UTC
+    assert first.published_at == datetime(2026, 1, 1, 9, 45, tzinfo=UTC)  # +03:30 converted to UTC
     assert first.raw["views"] == 8300 and first.engagement.likes == 1157
-    assert (first.author.handle, first.author.display_name, first.author.followers) == ("acmewatch", "Acme Status Watch", 12400)
+    author = first.author
+    assert (author.handle, author.display_name, author.followers) == ("acmewatch", "Acme Status Watch", 12400)
     assert reply.text == "Update: شاتل says it is fixed.", "the quoted message must not leak into the reply's text"
     assert reply.author.display_name == "Sara" and reply.raw["views"] == 954
     assert json.loads(result.cursor) == {"acmewatch": 103}
@@ -163,7 +167,8 @@ def test_config_rejects_non_channel_names(name):
 
 async def test_a_failing_channel_does_not_hold_back_the_others(httpserver, client):
     serve(httpserver, "/s/acmewatch", lambda after: html(EMPTY if after else page("acmewatch", [7])))
-    serve(httpserver, "/s/gonechannel", lambda after: html((DATA / "synthetic_telegram_not_a_preview.html").read_text()))
+    gone = (DATA / "synthetic_telegram_not_a_preview.html").read_text(encoding="utf-8")
+    serve(httpserver, "/s/gonechannel", lambda after: html(gone))
     source = make(httpserver, client, channels=["acmewatch", "gonechannel"])
     old_cursor = json.dumps({"gonechannel": 55})
 
