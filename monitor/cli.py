@@ -187,8 +187,7 @@ class ReplayLine(BaseModel):
 def cmd_replay(args: argparse.Namespace) -> int:
     from .app import build_pipeline
 
-    settings = load_settings(args.config)
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+    settings = _load(args)
     pipeline = build_pipeline(settings)
     stream = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
     bad = 0
