@@ -21,7 +21,8 @@ from ..http import raise_for_status
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import MAX_TEXT_CHARS, Watermark, dump_cursor, from_iso, load_cursor, parse_json, send_capped
+from .hacker_news import (MAX_TEXT_CHARS, Watermark, dump_cursor, from_iso, load_cursor, log_backlog_skipped,
+                          parse_json, send_capped)
 
 PROFILE_BATCH = 25
 PROFILE_CACHE_MAX = 5000
@@ -82,7 +83,8 @@ class BlueskySource:
             params["lang"] = self.config.lang
         items: list[dict[str, Any]] = []
         page_full = False
-        for _ in range(self.config.max_pages if mark else 1):
+        pages = self.config.max_pages if mark else 1
+        for _ in range(pages):
             data = await self._get("app.bsky.feed.searchPosts", params)
             page = [p for p in data.get("posts") or [] if _valid_post(p)] if isinstance(data, dict) else []
             items += [p for p in page if _sort_at(p) >= since]
@@ -91,6 +93,9 @@ class BlueskySource:
             if not page or not isinstance(next_cursor, str) or min(map(_sort_at, page)) < since:
                 break
             params = {**params, "cursor": next_cursor}
+        else:
+            if mark is not None:
+                log_backlog_skipped(self.source_id, term, pages)
         return items, page_full
 
     async def _follower_counts(self, dids: set[str]) -> dict[str, int | None]:
@@ -133,9 +138,12 @@ class BlueskySource:
             if error in ("ExpiredToken", "InvalidToken") and attempt < 2:
                 await self._renew()
                 continue
-            if response.status_code == 401:
-                raise AuthFailedError(f"bluesky: session rejected for {method} (HTTP 401, {error or 'no reason'}); "
-                                      "check identifier/app_password")
+            if response.status_code == 401 and attempt < 2:
+                self._access = self._refresh = None  # session revoked: a fresh login says whether the password is
+                continue
+            if response.status_code == 401 or error in ("ExpiredToken", "InvalidToken"):
+                raise AuthFailedError(f"bluesky: a fresh session was rejected for {method} (HTTP "
+                                      f"{response.status_code}, {error or 'no reason'}); check the machine's clock")
             if response.status_code == 403:
                 raise AuthFailedError(f"bluesky: HTTP 403 for {method}: this host refuses the request for this "
                                       "account or IP; point service_url at your PDS (e.g. https://bsky.social)")
@@ -143,7 +151,7 @@ class BlueskySource:
                 raise PermanentError(f"bluesky {method}: HTTP 400 {error or ''}".rstrip())
             raise_for_status(response, f"bluesky {method}")
             return parse_json(body, f"bluesky {method}")
-        raise AuthFailedError("bluesky: new session tokens keep expiring at once; check the machine's clock")
+        raise AssertionError("unreachable")
 
     async def _login(self) -> None:
         payload = {"identifier": self.config.identifier, "password": self.config.app_password.get_secret_value()}

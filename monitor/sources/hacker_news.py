@@ -114,6 +114,11 @@ def html_to_text(html: str | None) -> str:
     return text[:MAX_TEXT_CHARS]
 
 
+def log_backlog_skipped(source_id: str, query: str, pages: int) -> None:
+    """More new items than `max_pages` pages hold: the oldest of them are skipped (poll more often to avoid it)."""
+    log.warning("source_backlog_skipped", source_id=source_id, query=query, pages=pages)
+
+
 def from_epoch(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(float(value), tz=timezone.utc)
@@ -230,6 +235,9 @@ class HackerNewsSource:
             hits += batch
             if not batch or page + 1 >= int(data.get("nbPages") or 0):
                 break
+        else:
+            if mark is not None:
+                log_backlog_skipped(self.source_id, term, pages)
         return hits
 
     def _to_post(self, hit: dict[str, Any]) -> Post | None:

@@ -52,6 +52,7 @@ class MastodonConfig(SourceConfig):
     limit: int = Field(default=40, ge=1, le=40)
     first_limit: int = Field(default=20, ge=1, le=40)
     max_pages: int = Field(default=3, ge=1, le=20)
+    initial_lookback: Duration = 3600.0
     respect_noindex: bool = True
 
     @field_validator("instances", mode="before")
@@ -107,6 +108,8 @@ class MastodonSource:
             newest = max((s["id"] for s in statuses), key=_id_order, default=since)
             if newest is not None:
                 new_marks[key] = newest
+            if since is None:  # first poll: the newest page can be months old on a quiet hashtag
+                statuses = [s for s in statuses if _created(s) >= self.clock() - self.config.initial_lookback]
             posts += [p for p in (self._to_post(s, instance) for s in statuses) if p is not None]
         return posts, new_marks
 
@@ -195,6 +198,11 @@ def hashtags_for(terms: list[str]) -> list[str]:
 
 def _valid_status(status: Any) -> bool:
     return isinstance(status, dict) and isinstance(status.get("id"), str) and bool(status["id"])
+
+
+def _created(status: dict[str, Any]) -> float:
+    created = from_iso(status.get("created_at"))
+    return created.timestamp() if created else 0.0
 
 
 def _id_order(status_id: str) -> tuple[int, str]:

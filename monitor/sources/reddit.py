@@ -20,7 +20,8 @@ from ..http import raise_for_status
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import MAX_TEXT_CHARS, Watermark, dump_cursor, from_epoch, load_cursor, parse_json, send_capped
+from .hacker_news import (MAX_TEXT_CHARS, Watermark, dump_cursor, from_epoch, load_cursor, log_backlog_skipped,
+                          parse_json, send_capped)
 
 WEB_URL = "https://www.reddit.com"
 MAX_QUERY_CHARS = 400  # Reddit rejects search queries over 512 characters
@@ -98,7 +99,8 @@ class RedditSource:
         since = mark.since(self.config.overlap) if mark else self.clock() - self.config.initial_lookback
         items: list[tuple[str, dict[str, Any]]] = []
         after, page_full = None, False
-        for _ in range(self.config.max_pages if mark else 1):
+        pages = self.config.max_pages if mark else 1
+        for _ in range(pages):
             query = {**params, "limit": self.config.limit, "raw_json": 1} | ({"after": after} if after else {})
             data = await self._get(path, query)
             listing = data.get("data") if isinstance(data, dict) else None
@@ -109,6 +111,9 @@ class RedditSource:
             after = listing.get("after") if isinstance(listing, dict) else None
             if not page or not after or min(d["created_utc"] for _, d in page) <= since or self._paused_for:
                 break
+        else:
+            if mark is not None:
+                log_backlog_skipped(self.source_id, params.get("q") or path, pages)
         return items, page_full
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:

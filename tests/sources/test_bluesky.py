@@ -57,6 +57,7 @@ class FakePDS:
         self.followers: dict[str, int] = {}
         self.calls: list[tuple[str, dict]] = []
         self.issued = 0
+        self.issue_expired = False  # a server whose clock is far ahead: every token is already expired
 
     def expire_access(self, refresh_too: bool = False) -> None:
         self.expired |= self.access
@@ -95,7 +96,7 @@ class FakePDS:
     def _session(self) -> Response:
         self.issued += 1
         access, refresh = f"access-{self.issued}", f"refresh-{self.issued}"
-        self.access.add(access)
+        (self.expired if self.issue_expired else self.access).add(access)
         self.refresh.add(refresh)
         return Response(json.dumps({"did": "did:plc:watcher", "handle": "acme-watch.bsky.social", "active": True,
                                     "accessJwt": access, "refreshJwt": refresh}), content_type=JSON)
@@ -223,6 +224,29 @@ async def test_failed_refresh_falls_back_to_login(httpserver, client):
     result = await source.fetch(SourceState("bsky_test"))
     assert len(result.posts) == 1
     assert methods(pds)[2:] == ["searchPosts", "refreshSession", "createSession", "searchPosts"]
+
+
+async def test_revoked_session_logs_in_again_then_gives_up(httpserver, client):
+    pds = FakePDS([post(1, NOW - 60)])
+    source = make_source(client, httpserver, pds, follower_counts=False)
+    await source.fetch(SourceState("bsky_test"))
+    pds.access.clear()  # the session was revoked (401 AuthenticationRequired), the app password still works
+    assert len((await source.fetch(SourceState("bsky_test"))).posts) == 1
+    assert methods(pds)[2:] == ["searchPosts", "createSession", "searchPosts"]
+    pds.password = "revoked"
+    pds.access.clear()
+    with pytest.raises(AuthFailedError, match=r"identifier/app_password rejected \(HTTP 401\)"):
+        await source.fetch(SourceState("bsky_test"))
+
+
+async def test_tokens_that_are_always_expired_fail_cleanly(httpserver, client):
+    pds = FakePDS([post(1, NOW - 60)])
+    pds.issue_expired = True
+    source = make_source(client, httpserver, pds, follower_counts=False)
+    with pytest.raises(AuthFailedError, match="clock"):
+        await source.fetch(SourceState("bsky_test"))
+    assert methods(pds) == ["createSession", "searchPosts", "refreshSession", "searchPosts", "refreshSession",
+                            "searchPosts"]
 
 
 async def test_wrong_app_password_names_the_credential(httpserver, client):

@@ -144,7 +144,8 @@ async def test_mastodon_recorded_timelines(httpserver, client, name):
     route = r"/api/v2/search" if isinstance(data, dict) else r"/api/v1/timelines/tag/[^/]+"
     replay = Replay({route: serve_file("mastodon", name), r"/api/v.*": serve_json([])})
     source = build("mastodon", httpserver, client, replay, "hoot",
-                   instances=[{"url": httpserver.url_for(""), "access_token": "recorded-token"}])
+                   instances=[{"url": httpserver.url_for(""), "access_token": "recorded-token"}],
+                   initial_lookback="36500d")
     result = await source.fetch(SourceState("masto"))
     if not statuses:
         assert result.posts == []

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from pydantic import ValidationError
+from structlog.testing import capture_logs
 from werkzeug import Request, Response
 
 from monitor import registry
@@ -113,6 +114,19 @@ async def test_first_poll_takes_one_page_then_only_new_items(httpserver, client)
     third = await source.fetch(SourceState("hn_test", cursor=second.cursor))
     assert third.posts == []
     assert json.loads(third.cursor)["Acme"]["t"] == base + 24
+
+
+async def test_backlog_beyond_max_pages_is_logged(httpserver, client):
+    base = int(NOW) - 600
+    fake = FakeAlgolia([_item(1, base)])
+    httpserver.expect_request("/search_by_date").respond_with_handler(fake)
+    source = make_source(client, httpserver, hits_per_page=2, max_pages=2)
+    first = await source.fetch(SourceState("hn_test"))
+    fake.items += [_item(n, base + n) for n in range(10, 16)]  # 6 new, room for 4
+    with capture_logs() as logs:
+        second = await source.fetch(SourceState("hn_test", cursor=first.cursor))
+    assert sorted(p.id for p in second.posts) == ["12", "13", "14", "15"]
+    assert [e["event"] for e in logs] == ["source_backlog_skipped"] and logs[0]["query"] == "Acme"
 
 
 async def test_late_indexed_item_inside_overlap_is_picked_up_once(httpserver, client):
