@@ -21,8 +21,16 @@ from ..http import raise_for_status
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import (MAX_TEXT_CHARS, Watermark, dump_cursor, from_iso, load_cursor, log_backlog_skipped,
-                          parse_json, send_capped)
+from .hacker_news import (
+    MAX_TEXT_CHARS,
+    Watermark,
+    dump_cursor,
+    from_iso,
+    load_cursor,
+    log_backlog_skipped,
+    parse_json,
+    send_capped,
+)
 
 PROFILE_BATCH = 25
 PROFILE_CACHE_MAX = 5000

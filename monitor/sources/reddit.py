@@ -20,8 +20,16 @@ from ..http import raise_for_status
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import (MAX_TEXT_CHARS, Watermark, dump_cursor, from_epoch, load_cursor, log_backlog_skipped,
-                          parse_json, send_capped)
+from .hacker_news import (
+    MAX_TEXT_CHARS,
+    Watermark,
+    dump_cursor,
+    from_epoch,
+    load_cursor,
+    log_backlog_skipped,
+    parse_json,
+    send_capped,
+)
 
 WEB_URL = "https://www.reddit.com"
 MAX_QUERY_CHARS = 400  # Reddit rejects search queries over 512 characters
