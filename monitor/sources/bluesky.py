@@ -116,8 +116,8 @@ class BlueskySource:
             for start in range(0, len(stale), PROFILE_BATCH):
                 batch = stale[start:start + PROFILE_BATCH]
                 data = await self._get("app.bsky.actor.getProfiles", {"actors": batch})
-                counts = {p.get("did"): p.get("followersCount") for p in (data or {}).get("profiles") or []
-                          if isinstance(p, dict)}
+                profiles = data.get("profiles") if isinstance(data, dict) else None
+                counts = {p.get("did"): p.get("followersCount") for p in profiles or [] if isinstance(p, dict)}
                 for did in batch:
                     count = counts.get(did)
                     self._followers[did] = (count if isinstance(count, int) else None, now)
