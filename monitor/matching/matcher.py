@@ -28,6 +28,7 @@ ALL_LANGUAGES = ("en", "fa", "ru", "is")
 KIND_RANK = {"exact": 5, "alias": 5, "inflection": 4, "variant": 3, "fuzzy": 2}
 _JOIN_GAP = frozenset(" -./\u200c\u200d'")
 _MAX_JOIN = 4
+_MIN_PIECE = 3  # the first piece of a name written in pieces ("sber bank", "lands bankinn")
 _CACHE_LIMIT = 300_000
 
 
@@ -94,7 +95,7 @@ def _policy(brand: BrandConfig) -> FuzzyPolicy:
 def _prepare(brand: BrandConfig) -> _Brand:
     languages = tuple(brand.languages) or ALL_LANGUAGES
     forms = build_forms(brand, languages)
-    excludes = tuple(tuple(t.key for t in tokenize(phrase)[1]) for phrase in brand.exclude)
+    excludes = tuple(tuple(t[0] for t in tokenize(phrase)[1]) for phrase in brand.exclude)
     strict: frozenset[str] = frozenset()
     if not brand.fold_accents:
         strict = frozenset(_strict_forms(brand, languages))
@@ -122,12 +123,13 @@ class _Index:
         self.exact: dict[str, list[_Entry]] = defaultdict(list)
         self.phonetic: dict[str, list[_Entry]] = defaultdict(list)
         self.compounds: dict[str, list[_Entry]] = defaultdict(list)
-        self.fuzzy: dict[tuple[str, int, str], list[tuple[str, _Entry, int]]] = defaultdict(list)
+        self.fuzzy: dict[str, list[tuple[str, _Entry, int]]] = defaultdict(list)
+        self.lengths_one: set[int] = set()
+        self.lengths_two: set[int] = set()
         self.prefixes: set[str] = set()
         for i, b in enumerate(brands):
             self._add_brand(i, b)
         self.compound_lengths = sorted({len(k) for k in self.compounds})
-        self.fuzzy_lengths = sorted({n for _, n, _ in self.fuzzy})
         self.exact, self.phonetic, self.compounds, self.fuzzy = (
             dict(self.exact), dict(self.phonetic), dict(self.compounds), dict(self.fuzzy))
 
@@ -137,7 +139,7 @@ class _Index:
             entry = _Entry(i, form.kind, form.term, form.score)
             self.exact[form.key].append(entry)
             if form.kind != "inflection":
-                self.prefixes.update(form.key[:n] for n in range(2, len(form.key)))
+                self.prefixes.update(form.key[:n] for n in range(_MIN_PIECE, len(form.key)))
             if not b.policy.enabled:
                 continue
             if form.term not in edits_by_term:
@@ -150,35 +152,41 @@ class _Index:
             self.compounds[stem].append(_Entry(i, "inflection", form.term, form.score))
 
     def _add_fuzzy(self, key: str, entry: _Entry, edits: int) -> None:
+        # Pigeonhole: with one edit, one half of the name is intact; with two, one of three thirds is.
         n = len(key)
         item = (key, entry, edits)
         if edits == 1:
             a = n // 2
-            self.fuzzy[("p", n, key[:a])].append(item)
-            self.fuzzy[("s", n, key[a + 1:])].append(item)
+            self.fuzzy[f"{n}<{key[:a]}"].append(item)
+            self.fuzzy[f"{n}>{key[a + 1:]}"].append(item)
+            self.lengths_one.add(n)
             return
         b = n // 3
-        self.fuzzy[("p", n, key[:b])].append(item)
-        self.fuzzy[("s", n, key[n - b:])].append(item)
-        self.fuzzy[("m", n, key[b:n - b])].append(item)
+        self.fuzzy[f"{n}<<{key[:b]}"].append(item)
+        self.fuzzy[f"{n}>>{key[n - b:]}"].append(item)
+        self.fuzzy[f"{n}={key[b:n - b]}"].append(item)
+        self.lengths_two.add(n)
 
-    def fuzzy_candidates(self, key: str) -> set[tuple[str, _Entry, int]]:
-        found: set[tuple[str, _Entry, int]] = set()
+    def fuzzy_candidates(self, key: str) -> dict[str, list[tuple[str, _Entry, int]]]:
+        """Names of similar length that share an intact half (one edit) or third (two edits) with `key`."""
         size = len(key)
-        for n in self.fuzzy_lengths:
-            if n < size - 2:
-                continue
-            if n > size + 2:
-                break
-            a, b = n // 2, n // 3
-            probes = [("p", n, key[:a]), ("s", n, key[size - (n - a - 1):]),
-                      ("p", n, key[:b]), ("s", n, key[size - b:])]
-            mid = n - 2 * b
-            probes += [("m", n, key[b + d:b + d + mid]) for d in (-2, -1, 0, 1, 2) if b + d >= 0]
-            for probe in probes:
-                for item in self.fuzzy.get(probe, ()):
-                    if abs(len(item[0]) - size) <= item[2]:
-                        found.add(item)
+        probes = []
+        for n in range(size - 1, size + 2):
+            if n in self.lengths_one:
+                a = n // 2
+                probes += [f"{n}<{key[:a]}", f"{n}>{key[size - (n - a - 1):]}"]
+        for n in range(size - 2, size + 3):
+            if n in self.lengths_two:
+                b = n // 3
+                mid = n - 2 * b
+                probes += [f"{n}<<{key[:b]}", f"{n}>>{key[size - b:]}"]
+                probes += [f"{n}={key[b + d:b + d + mid]}" for d in (-2, -1, 0, 1, 2) if b + d >= 0]
+        found: dict[str, list[tuple[str, _Entry, int]]] = {}
+        get = self.fuzzy.get
+        for probe in probes:
+            for item in get(probe, ()):
+                if abs(len(item[0]) - size) <= item[2]:
+                    found.setdefault(item[0], []).append(item)
         return found
 
 
@@ -196,11 +204,10 @@ class Matcher:
         by_brand: dict[int, list[_Hit]] = defaultdict(list)
         for hit in hits:
             by_brand[hit.brand].append(hit)
-        keys = [t.key for t in tokens]
         mentions = []
         for i in sorted(by_brand):
             brand = self._brands[i]
-            found = self._accepted(brand, by_brand[i], text, keys, post.lang_hint)
+            found = self._accepted(brand, by_brand[i], text, tokens, post.lang_hint)
             if found:
                 mentions.append(Mention(post=post, brand=brand.config.name, competitor=brand.config.competitor,
                                         matches=tuple(found)))
@@ -208,27 +215,31 @@ class Matcher:
 
     def _hits(self, norm: str, tokens: list[Token]) -> list[_Hit]:
         hits: list[_Hit] = []
-        prefixes = self._index.prefixes
-        for i, tok in enumerate(tokens):
-            for e in self._lookup(tok.key):
-                hits.append(_hit(e, tok.start, tok.end, tok.homoglyph))
-            if tok.key in prefixes:
+        prefixes, cache = self._index.prefixes, self._cache
+        for i, (key, start, end, homoglyph) in enumerate(tokens):
+            found = cache.get(key)
+            if found is None:
+                found = self._lookup(key)
+            for e in found:
+                hits.append(_hit(e, start, end, homoglyph))
+            if key in prefixes:
                 self._join(norm, tokens, i, hits)
         return hits
 
     def _join(self, norm: str, tokens: list[Token], i: int, hits: list[_Hit]) -> None:
         """Names written in pieces: 'Digi Kala', 'digi-kala', 'دیجی کالا', '#Snapp_Food', 'SnappFood'."""
-        joined = tokens[i].key
+        joined, start, prev_end, _ = tokens[i]
         for j in range(i + 1, min(i + _MAX_JOIN, len(tokens))):
-            prev, tok = tokens[j - 1], tokens[j]
-            gap = norm[prev.end:tok.start]
-            if len(gap) > 2 or not all(c in _JOIN_GAP for c in gap) or (gap and len(tok.key) < 2):
+            key, tok_start, end, homoglyph = tokens[j]
+            gap = norm[prev_end:tok_start]
+            if len(gap) > 2 or (gap and (len(key) < 2 or not all(c in _JOIN_GAP for c in gap))):
                 return
-            joined += tok.key
+            joined += key
             for e in self._lookup(joined):
-                hits.append(_hit(e, tokens[i].start, tok.end, tok.homoglyph))
+                hits.append(_hit(e, start, end, homoglyph))
             if joined not in self._index.prefixes:
                 return
+            prev_end = end
 
     def _lookup(self, key: str) -> tuple[_Entry, ...]:
         found = self._cache.get(key)
@@ -258,20 +269,23 @@ class Matcher:
 
     def _fuzzy(self, key: str) -> list[_Entry]:
         out = []
-        for target, entry, edits in self._index.fuzzy_candidates(key):
+        for target, items in self._index.fuzzy_candidates(key).items():
+            edits = max(item[2] for item in items)
             dist = OSA.distance(key, target, score_cutoff=edits)
             if dist <= edits:
                 score = round(100.0 * (1 - dist / max(len(key), len(target))), 1)
-                out.append(_Entry(entry.brand, "fuzzy", entry.term, score))
+                out += [_Entry(e.brand, "fuzzy", e.term, score) for _, e, ed in items if dist <= ed]
         return out
 
-    def _accepted(self, brand: _Brand, hits: list[_Hit], text: str, keys: list[str],
+    def _accepted(self, brand: _Brand, hits: list[_Hit], text: str, tokens: list[Token],
                   lang_hint: str | None) -> list[Match]:
         if lang_hint and brand.config.languages:
             if lang_hint.lower().split("-")[0] not in brand.languages:
                 return []
-        if any(_contains(keys, phrase) for phrase in brand.excludes):
-            return []
+        if brand.excludes:
+            keys = [t[0] for t in tokens]
+            if any(_contains(keys, phrase) for phrase in brand.excludes):
+                return []
         if brand.strict_forms:
             hits = [h for h in hits if self._strict_ok(brand, h, text)]
         return [Match(term=h.term, kind=h.kind, score=h.score, start=h.start, end=h.end)  # type: ignore[arg-type]

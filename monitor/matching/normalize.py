@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 ZWNJ, ZWJ = "\u200c", "\u200d"
 
@@ -29,8 +28,7 @@ _TABLE_RANGES = ((0x0000, 0x2FFF), (0xFB00, 0xFFFF))
 
 TOKEN_RE = re.compile(rf"[\w{_MARK_RANGES}{_IGNORABLE}]+")
 _CAMEL_RE = re.compile(r"[a-zà-ÿа-я][A-ZÀ-ÞА-ЯЁ]")
-_LATIN_RE = re.compile(r"[a-z]")
-_CYRILLIC_RE = re.compile(r"[а-я]")
+_MIXED_RE = re.compile(r"[a-z](?=[а-я])|[а-я](?=[a-z])")  # a Latin letter next to a Cyrillic one
 
 
 def _fold_char(c: str) -> str:
@@ -101,33 +99,30 @@ def compact(term: str) -> str:
     return "".join(t.translate(_KEY_TABLE) for t in TOKEN_RE.findall(normalize(term)))
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    key: str
-    start: int
-    end: int
-    homoglyph: bool = False
+Token = tuple[str, int, int, bool]  # key, start, end, homoglyph-fixed; plain tuples: this is the hot path
 
 
 def tokenize(text: str) -> tuple[str, list[Token]]:
     """Normalized text plus its word tokens (offsets into `text`); camelCase hashtags are split."""
     norm = normalize(text)
+    camel = _CAMEL_RE.search(text) is not None
+    mixed = [m.start() for m in _MIXED_RE.finditer(norm)]
+    if not camel and not mixed and _NEEDS_KEY_RE.search(norm) is None:
+        return norm, [(m.group(), m.start(), m.end(), False) for m in TOKEN_RE.finditer(norm)]
     spans = [m.span() for m in TOKEN_RE.finditer(norm)]
-    if _CAMEL_RE.search(text):
+    if camel:
         spans = _split_camel(text, spans)
-    needs_key = _NEEDS_KEY_RE.search(norm) is not None
-    mixed = _LATIN_RE.search(norm) is not None and _CYRILLIC_RE.search(norm) is not None
+    table = _KEY_TABLE
     tokens = []
     for s, e in spans:
-        piece = norm[s:e]
-        homoglyph = False
-        if mixed and _LATIN_RE.search(piece) and _CYRILLIC_RE.search(piece):
+        piece, homoglyph = norm[s:e], False
+        if mixed and any(s <= m < e for m in mixed):
             fixed = _fix_homoglyphs(text[s:e])
             homoglyph = fixed is not None
             piece = normalize(fixed) if fixed is not None else piece
-        key = piece.translate(_KEY_TABLE) if needs_key or homoglyph else piece
+        key = piece.translate(table)
         if key:
-            tokens.append(Token(key, s, e, homoglyph))
+            tokens.append((key, s, e, homoglyph))
     return norm, tokens
 
 
