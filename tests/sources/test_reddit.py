@@ -163,6 +163,16 @@ async def test_subreddit_restriction_and_new_from(httpserver, client):
     assert set(json.loads(result.cursor)) == {"search:Acme", "new:acmeofficial"}
 
 
+async def test_token_is_renewed_before_it_expires(httpserver, client):
+    fake = FakeReddit([_thing(1, NOW - 60)])
+    serve(httpserver, fake)
+    source = make_source(client, httpserver)
+    await source.fetch(SourceState("reddit_test"))
+    source.clock = lambda: NOW + 86400 - 30  # inside the safety margin before expires_in runs out
+    await source.fetch(SourceState("reddit_test"))
+    assert fake.token_requests == 2 and fake.requests[-1][0] == "/search"
+
+
 async def test_expired_token_is_refreshed_once(httpserver, client):
     fake = FakeReddit([_thing(1, NOW - 60)])
     serve(httpserver, fake)
