@@ -13,7 +13,7 @@ from .. import registry
 from ..errors import RateLimitedError
 from ..http import parse_retry_after
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import AlertView, escape_discord, one_line, trim_escaped, view
 from .webhook import SecretUrl, check, describe, encode_json, json_body, post
 
@@ -25,6 +25,7 @@ FOOTER_LIMIT = 200
 
 class DiscordConfig(NotifierConfig):
     type: Literal["discord"]
+    min_interval: Duration = 2.0  # Discord: 30 messages a minute per channel
     webhook_url: SecretUrl
     username: str | None = None
 

@@ -13,7 +13,7 @@ import httpx
 
 from .. import registry
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import AlertView, fit
 from .format import escape_google_chat as esc
 from .webhook import SecretUrl, check, describe, encode_json, json_body, post
@@ -23,6 +23,7 @@ MAX_BYTES = 30_000  # of Google's 32,000 per message
 
 class GoogleChatConfig(NotifierConfig):
     type: Literal["google_chat"]
+    min_interval: Duration = 1.0  # Google Chat: about one write a second per space
     webhook_url: SecretUrl
 
 

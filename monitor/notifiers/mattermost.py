@@ -12,7 +12,7 @@ import httpx
 
 from .. import registry
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import AlertView, fit
 from .format import escape_mattermost as esc
 from .webhook import SecretUrl, check, describe, encode_json, post
@@ -22,6 +22,7 @@ MAX_CHARS = 16_000
 
 class MattermostConfig(NotifierConfig):
     type: Literal["mattermost"]
+    min_interval: Duration = 0.1  # Mattermost: 10 a second when rate limiting is on
     webhook_url: SecretUrl
     channel: str | None = None
     username: str | None = None

@@ -13,7 +13,7 @@ from .. import registry
 from ..errors import RateLimitedError
 from ..http import parse_retry_after
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import AlertView, fit, one_line, plain_text
 from .webhook import check, describe, encode_json, json_body, post
 
@@ -25,6 +25,7 @@ TAG = {"critical": "rotating_light", "high": "red_circle", "medium": "orange_cir
 
 class NtfyConfig(NotifierConfig):
     type: Literal["ntfy"]
+    min_interval: Duration = 0.5  # ntfy: a bucket of 60, refilled one every 5 s
     topic: str = Field(pattern=r"^[-_A-Za-z0-9]{1,64}$")
     server: str = Field(default="https://ntfy.sh", pattern=r"^https?://\S+$")
     token: SecretStr | None = None

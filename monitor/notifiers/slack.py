@@ -14,7 +14,7 @@ from .. import registry
 from ..errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
 from ..http import parse_retry_after
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import AlertView, escape_slack, one_line, trim_escaped, view
 from .webhook import SecretUrl, check, describe, encode_json, json_body, post
 
@@ -31,6 +31,7 @@ _TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "re
 
 class SlackConfig(NotifierConfig):
     type: Literal["slack"]
+    min_interval: Duration = 1.0  # Slack allows about one message a second per webhook/channel
     webhook_url: SecretUrl | None = None
     token: SecretStr | None = None
     channel: str | None = None

@@ -12,7 +12,7 @@ import httpx
 
 from .. import registry
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import AlertView, fit, one_line
 from .webhook import SecretUrl, check, describe, encode_json, post
 
@@ -22,6 +22,7 @@ _COLOUR = {"critical": "Attention", "high": "Attention", "medium": "Warning", "l
 
 class TeamsConfig(NotifierConfig):
     type: Literal["teams"]
+    min_interval: Duration = 0.25  # Teams Workflows: about 4 requests a second
     webhook_url: SecretUrl
 
 

@@ -17,7 +17,7 @@ from .. import registry
 from ..errors import AuthFailedError, PermanentError, RateLimitedError
 from ..http import parse_retry_after, raise_for_status
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import BUDGETS, AlertView, fit, one_line, safe_url
 from .format import escape_telegram_html as esc
 from .webhook import describe, encode_json, json_body, post
@@ -28,6 +28,7 @@ _TAG = re.compile(r"<[^>]*>")
 
 class TelegramConfig(NotifierConfig):
     type: Literal["telegram"]
+    min_interval: Duration = 3.0  # Telegram: 20 messages a minute per group
     token: SecretStr
     chat_id: int | str
     api_url: str = "https://api.telegram.org"

@@ -145,3 +145,33 @@ async def test_running_worker_delivers_on_wake_and_stops_cleanly(store):
         await asyncio.sleep(0.01)
     await w.stop()
     assert len(notifier.sent) == 2
+
+
+async def test_min_interval_spaces_messages_to_one_destination(store):
+    import time as real_time
+
+    class Timed(ScriptedNotifier):
+        async def send(self, alert, idempotency_key):
+            self.sent.append((real_time.monotonic(), idempotency_key))
+            return Delivery(notifier_id="x", alert_id=alert.id)
+
+    notifier = Timed()
+    queue(store, n=3, now=0.0)
+    w = worker(store, Clock(0.0), team=(notifier, cfg(min_interval="150ms")))
+    w.start()
+    for _ in range(200):
+        if len(notifier.sent) == 3:
+            break
+        await asyncio.sleep(0.01)
+    await w.stop()
+    times = [t for t, _ in notifier.sent]
+    assert len(times) == 3
+    assert all(b - a >= 0.14 for a, b in zip(times, times[1:]))
+
+
+def test_chat_notifiers_default_to_their_documented_rate_limits():
+    from monitor import registry
+    registry.load_plugins()
+    assert registry.NOTIFIERS["slack"].config_model.model_fields["min_interval"].default == 1.0
+    assert registry.NOTIFIERS["discord"].config_model.model_fields["min_interval"].default == 2.0
+    assert registry.NOTIFIERS["webhook"].config_model.model_fields["min_interval"].default == 0.0
