@@ -90,6 +90,18 @@ class Assessment:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthorHistory:
+    """What this author said about the brands before, on any source (same handle)."""
+    mentions: int = 0
+    complaints: int = 0
+
+    def describe(self) -> str:
+        if not self.mentions:
+            return ""
+        return f"{self.mentions} earlier mention(s), {self.complaints} of them complaint(s)"
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     id: str
     mention: Mention
@@ -98,6 +110,7 @@ class Alert:
     respond_by: datetime
     created_at: datetime
     reply: str = ""
+    author_history: AuthorHistory = field(default_factory=AuthorHistory)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; the outbox stores it so a restart can deliver without re-running the pipeline."""
@@ -120,7 +133,7 @@ class Alert:
         assessment = Assessment(**{**a, "reasons": tuple(a["reasons"])})
         return cls(id=data["id"], mention=mention, assessment=assessment, routes=tuple(data["routes"]),
                    respond_by=_parse_time(data["respond_by"]), created_at=_parse_time(data["created_at"]),
-                   reply=data["reply"])
+                   reply=data["reply"], author_history=AuthorHistory(**data.get("author_history", {})))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import structlog
 from .classify import Classifier
 from .classify.reply import draft_reply
 from .matching import Matcher
-from .models import Alert, Assessment, Mention, Post, alert_id_for
+from .models import Alert, Assessment, AuthorHistory, Mention, Post, alert_id_for
 from .routing.router import Routing, route
 from .settings import RouteConfig
 
@@ -33,7 +33,7 @@ class Pipeline:
         self._routes = list(routes)
         self._source_brands = source_brands or {}
 
-    def process(self, post: Post, now: datetime) -> list[Outcome]:
+    def process(self, post: Post, now: datetime, history: AuthorHistory | None = None) -> list[Outcome]:
         """One Outcome per brand mentioned in the post (routing None when no route takes it)."""
         allowed = self._source_brands.get(post.source_id)
         outcomes = []
@@ -45,7 +45,7 @@ class Pipeline:
             respond_within = routing.respond_within if routing else 3600.0
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
                           routes=routing.routes if routing else (), respond_by=now + timedelta(seconds=respond_within),
-                          created_at=now, reply=reply)
+                          created_at=now, reply=reply, author_history=history or AuthorHistory())
             outcomes.append(Outcome(mention, assessment, routing, alert))
         return outcomes
 

@@ -88,10 +88,12 @@ class Poller:
     async def _succeeded(self, state: SourceState, result: FetchResult) -> PollReport:
         now = self.clock()
         fresh = await self.store.run(self.store.unseen, result.posts)
+        history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
         alerts = []
         for post in fresh:
             try:
-                outcomes = self.pipeline.process(post, datetime.fromtimestamp(now, timezone.utc))
+                outcomes = self.pipeline.process(post, datetime.fromtimestamp(now, timezone.utc),
+                                                 history.get(post.author.handle))
             except Exception:
                 log.exception("post_processing_failed", source_id=state.source_id, post_id=post.id, url=post.url)
                 continue

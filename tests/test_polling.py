@@ -132,3 +132,19 @@ async def test_a_mention_the_classifier_chokes_on_is_still_alerted(store):
     alert = store.claim("team", 2000.0, 60).alert()
     assert alert.assessment.severity == "high"
     assert "triage failed (RuntimeError)" in alert.assessment.reasons[0]
+
+
+async def test_author_history_counts_earlier_alerts_on_any_source(store):
+    from dataclasses import replace as dc_replace
+
+    from monitor.notifiers.format import plain_text, view
+    poller, _ = make_poller(store)
+    first = make_post(1, source_id="forum", text="Acme is down")
+    again = dc_replace(make_post(2, source_id="hn", text="Acme still broken, I hate this"), author=first.author)
+    await poller.poll("forum", ScriptedSource(FetchResult(posts=[first])), CONFIG)
+    await poller.poll("hn", ScriptedSource(FetchResult(posts=[again])), CONFIG)
+    alerts = [store.claim("team", 5000.0, 60).alert() for _ in range(2)]
+    assert alerts[0].author_history.mentions == 0
+    assert alerts[1].author_history.mentions == 1
+    assert alerts[1].author_history.complaints == (alerts[0].assessment.category in ("complaint", "outage"))
+    assert "History: 1 earlier mention(s)" in plain_text(view(alerts[1]))

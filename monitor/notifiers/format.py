@@ -143,6 +143,7 @@ class AlertView:
     title: str          # the post's title (may be "")
     excerpt: str        # the post's text, trimmed
     author: str         # "Jane Doe (@jane_doe) · 1,520 followers"
+    history: str        # "3 earlier mention(s), 2 of them complaint(s)" or ""
     where: str          # "reddit · 12 likes · 3 reposts · 4 replies"
     sentiment: str      # "😠 negative (-0.80)"
     category: str
@@ -158,7 +159,7 @@ class AlertView:
         """Label/value pairs in display order; labels are ours, values are untrusted."""
         pairs = [("Severity", f"{self.emoji} {self.severity}"), ("Sentiment", self.sentiment),
                  ("Category", self.category), ("Language", self.language), ("Author", self.author),
-                 ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why)]
+                 ("History", self.history), ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why)]
         return [(label, value) for label, value in pairs if value]
 
     @property
@@ -174,7 +175,7 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         heading=one_line(f"{a.severity.capitalize()} · {brand} · {a.category}", 140),
         title=one_line(clean(post.title), title_limit),
         excerpt=trim(clean(post.text), excerpt_limit),
-        author=_author(alert), where=_where(alert),
+        author=_author(alert), history=alert.author_history.describe(), where=_where(alert),
         sentiment=f"{SENTIMENT_EMOJI.get(a.sentiment, '')} {a.sentiment} ({a.sentiment_score:+.2f})".strip(),
         category=a.category, language=one_line(clean(a.language), 20),
         matched=one_line(", ".join(f'"{clean(m.term)}" {m.kind} {m.score:g}' for m in mention.matches[:5]), 300),

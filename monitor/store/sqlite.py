@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..models import Alert, Post
+from ..models import Alert, AuthorHistory, Post
 from ..sources.base import SourceState
 
 T = TypeVar("T")
@@ -167,6 +167,18 @@ class Store:
                     queued += _insert_alert(conn, alert, destinations, now)
             _upsert_state(conn, state)
         return queued
+
+    def author_history(self, handles: list[str]) -> dict[str, AuthorHistory]:
+        """Earlier alerts per author handle (complaints = complaint or outage), for the handles given."""
+        handles = sorted({h for h in handles if h})
+        found: dict[str, AuthorHistory] = {}
+        for i in range(0, len(handles), 500):
+            chunk = handles[i:i + 500]
+            for row in self._conn.execute(
+                    f"SELECT author, COUNT(*), SUM(category IN ('complaint','outage')) FROM alert"
+                    f" WHERE author IN ({','.join('?' * len(chunk))}) GROUP BY author", chunk):
+                found[row[0]] = AuthorHistory(mentions=row[1], complaints=row[2] or 0)
+        return found
 
     # -- outbox -------------------------------------------------------------------------------------------
 
