@@ -11,8 +11,8 @@ from .classify import Classifier
 from .classify.reply import draft_reply
 from .matching import Matcher
 from .models import Alert, Assessment, AuthorHistory, Mention, Post, alert_id_for
-from .routing.router import Routing, route
-from .settings import RouteConfig
+from .routing.router import Routing, active_mute, route
+from .settings import MuteConfig, RouteConfig
 
 log = structlog.get_logger()
 
@@ -27,10 +27,11 @@ class Outcome:
 
 class Pipeline:
     def __init__(self, matcher: Matcher, classifier: Classifier, routes: Sequence[RouteConfig],
-                 source_brands: dict[str, set[str]] | None = None):
+                 source_brands: dict[str, set[str]] | None = None, mutes: Sequence[MuteConfig] = ()):
         self._matcher = matcher
         self._classifier = classifier
         self._routes = list(routes)
+        self._mutes = list(mutes)
         self._source_brands = source_brands or {}
 
     def process(self, post: Post, now: datetime, history: AuthorHistory | None = None) -> list[Outcome]:
@@ -41,13 +42,21 @@ class Pipeline:
             if allowed and mention.brand not in allowed:
                 continue
             assessment, reply = self._triage(mention)
-            routing = route(mention, assessment, self._routes)
+            routing = self._route(mention, assessment, now)
             respond_within = routing.respond_within if routing else 3600.0
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
                           routes=routing.routes if routing else (), respond_by=now + timedelta(seconds=respond_within),
                           created_at=now, reply=reply, author_history=history or AuthorHistory())
             outcomes.append(Outcome(mention, assessment, routing, alert))
         return outcomes
+
+    def _route(self, mention: Mention, assessment: Assessment, now: datetime) -> Routing | None:
+        mute = active_mute(mention, assessment, self._mutes, now)
+        if mute is not None:
+            log.info("alert_muted", brand=mention.brand, post_id=mention.post.id, until=mute.until.isoformat(),
+                     reason=mute.reason)
+            return None
+        return route(mention, assessment, self._routes, now)
 
     def _triage(self, mention: Mention) -> tuple[Assessment, str]:
         """Assess and draft a reply. A mention the classifier chokes on is still alerted (as high, saying

@@ -10,11 +10,13 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
-                      model_validator)
+from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
+                      field_validator, model_validator)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -119,12 +121,37 @@ class RouteWhen(Strict):
     competitor: bool | None = None
 
 
+class QuietHours(Strict):
+    """Hold this route's alerts from `start` to `end` (local time) and send them when it ends."""
+    start: time
+    end: time
+    timezone: str = "UTC"
+    except_severity: Annotated[list[Severity], BeforeValidator(_as_list)] = ["critical"]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Atlantic/Reykjavik)") from None
+        return value
+
+
 class RouteConfig(Strict):
     name: str = Field(min_length=1)
     when: RouteWhen = RouteWhen()
     notify: Annotated[list[str], BeforeValidator(_as_list)] = Field(min_length=1)
     respond_within: Duration = 3600.0
+    quiet_hours: QuietHours | None = None
     stop: bool = False
+
+
+class MuteConfig(Strict):
+    """Alerts matching `when` are recorded but sent nowhere until `until`."""
+    when: RouteWhen = RouteWhen()
+    until: AwareDatetime
+    reason: str = ""
 
 
 class StoreConfig(Strict):
@@ -164,6 +191,7 @@ class Settings(Strict):
     sources: dict[str, SourceConfig] = {}
     notifiers: dict[str, NotifierConfig] = {}
     routes: list[RouteConfig] = []
+    mutes: list[MuteConfig] = []
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     log: LogConfig = LogConfig()
@@ -316,7 +344,8 @@ def _field_hint(model: type[BaseModel], loc: Loc) -> str:
         if inner is None:
             return ""
         model = inner
-    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    names = [field.alias or name for name, field in model.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

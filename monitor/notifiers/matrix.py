@@ -21,7 +21,7 @@ from .. import registry
 from ..errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
 from ..http import MAX_RETRY_AFTER, parse_retry_after, raise_for_status, redact
 from ..models import Alert, Delivery
-from ..settings import NotifierConfig
+from ..settings import Duration, NotifierConfig
 from .format import BUDGETS, AlertView, clean, fit, one_line, plain_text
 
 log = structlog.get_logger()
@@ -33,6 +33,7 @@ _AUTH_ERRCODES = {"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN", "M_USER_D
 
 class MatrixConfig(NotifierConfig):
     type: Literal["matrix"]
+    min_interval: Duration = 0.5  # Synapse's default: 0.2 messages/s with bursts of 10
     homeserver: str
     access_token: SecretStr
     room_id: str

@@ -1,22 +1,27 @@
-"""Pure routing rules: which routes match a mention, and which destinations receive it."""
+"""Pure routing rules: which routes take a mention, which destinations receive it, and when."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from ..models import Assessment, Mention
-from ..settings import RouteConfig
+from ..settings import MuteConfig, QuietHours, RouteConfig, RouteWhen
 
 
 @dataclass(frozen=True)
 class Routing:
     routes: tuple[str, ...]
-    destinations: tuple[str, ...]     # each once, in route order
-    respond_within: float             # seconds: the tightest SLA of the matched routes
+    deliveries: dict[str, datetime | None]  # destination -> not before (None: at once); each destination once
+    respond_within: float                    # seconds: the tightest SLA of the matched routes
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        return tuple(self.deliveries)
 
 
-def matches(route: RouteConfig, mention: Mention, assessment: Assessment) -> bool:
-    when = route.when
+def holds(when: RouteWhen, mention: Mention, assessment: Assessment) -> bool:
     checks = ((when.brand, mention.brand), (when.severity, assessment.severity),
               (when.sentiment, assessment.sentiment), (when.category, assessment.category),
               (when.source, mention.post.source_id), (when.language, assessment.language))
@@ -25,19 +30,49 @@ def matches(route: RouteConfig, mention: Mention, assessment: Assessment) -> boo
     return when.competitor is None or when.competitor == mention.competitor
 
 
-def route(mention: Mention, assessment: Assessment, rules: Sequence[RouteConfig]) -> Routing | None:
-    """Every matching route applies, in order, until one with `stop: true`; None when none matches."""
+def active_mute(mention: Mention, assessment: Assessment, mutes: Sequence[MuteConfig], now: datetime) -> MuteConfig | None:
+    return next((m for m in mutes if now < m.until and holds(m.when, mention, assessment)), None)
+
+
+def route(mention: Mention, assessment: Assessment, rules: Sequence[RouteConfig], now: datetime) -> Routing | None:
+    """Every matching route applies, in order, until one with `stop: true`; None when none matches.
+    A destination reached by several routes is sent to once, at the earliest time any of them allows."""
     names: list[str] = []
-    destinations: dict[str, None] = {}
+    deliveries: dict[str, datetime | None] = {}
     sla = float("inf")
     for rule in rules:
-        if not matches(rule, mention, assessment):
+        if not holds(rule.when, mention, assessment):
             continue
         names.append(rule.name)
-        destinations.update(dict.fromkeys(rule.notify))
+        not_before = quiet_until(now, rule.quiet_hours, assessment.severity)
+        for destination in rule.notify:
+            if destination not in deliveries:
+                deliveries[destination] = not_before
+            else:
+                deliveries[destination] = _earliest(deliveries[destination], not_before)
         sla = min(sla, rule.respond_within)
         if rule.stop:
             break
     if not names:
         return None
-    return Routing(routes=tuple(names), destinations=tuple(destinations), respond_within=sla)
+    return Routing(routes=tuple(names), deliveries=deliveries, respond_within=sla)
+
+
+def quiet_until(now: datetime, quiet: QuietHours | None, severity: str) -> datetime | None:
+    """The end of the quiet period `now` falls in, or None when sending now is fine."""
+    if quiet is None or severity in quiet.except_severity:
+        return None
+    local = now.astimezone(ZoneInfo(quiet.timezone))
+    start, end, t = quiet.start, quiet.end, local.time()
+    if start <= end:
+        inside, end_day = start <= t < end, local.date()
+    else:  # overnight, e.g. 22:00-07:00
+        inside = t >= start or t < end
+        end_day = local.date() + timedelta(days=1) if t >= start else local.date()
+    if not inside:
+        return None
+    return datetime.combine(end_day, end, tzinfo=local.tzinfo)
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return None if a is None or b is None else min(a, b)

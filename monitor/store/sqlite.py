@@ -147,11 +147,11 @@ class Store:
                 fresh.pop(key, None)
         return list(fresh.values())
 
-    def ingest(self, state: SourceState, posts: list[Post], alerts: list[tuple[Alert, list[str]]],
+    def ingest(self, state: SourceState, posts: list[Post], alerts: list[tuple[Alert, dict[str, float]]],
                now: float) -> int:
-        """One transaction: the posts, their mentions and alerts, one outbox row per destination, the new
-        source state. A post another source stored meanwhile is skipped with its alerts. Returns the number
-        of outbox rows written."""
+        """One transaction: the posts, their mentions and alerts, one outbox row per destination (due at the
+        given time, or now), the new source state. A post another source stored meanwhile is skipped with its
+        alerts. Returns the number of outbox rows written."""
         queued = 0
         with self._write() as conn:
             stored = set()
@@ -287,7 +287,7 @@ def _upsert_state(conn: sqlite3.Connection, state: SourceState) -> None:
                  f" ON CONFLICT (source_id) DO UPDATE SET {updates}", values)
 
 
-def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: list[str], now: float) -> int:
+def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str, float], now: float) -> int:
     mention, assessment = alert.mention, alert.assessment
     matches = json.dumps([asdict(m) for m in mention.matches], ensure_ascii=False)
     cur = conn.execute(
@@ -302,14 +302,14 @@ def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: list[str
         (alert.id, cur.lastrowid, mention.brand, assessment.severity, assessment.sentiment, assessment.category,
          assessment.language, mention.post.author.handle, alert.respond_by.timestamp(), now,
          json.dumps(alert.to_dict(), ensure_ascii=False)))
-    return sum(_queue(conn, alert.id, destination, now) for destination in destinations)
+    return sum(_queue(conn, alert.id, dest, now, max(now, due)) for dest, due in destinations.items())
 
 
-def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float) -> int:
+def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float, due: float | None = None) -> int:
     cur = conn.execute(
         "INSERT INTO outbox (idempotency_key, alert_id, notifier_id, status, next_attempt_at, created_at)"
         " VALUES (?,?,?,'pending',?,?) ON CONFLICT (idempotency_key) DO NOTHING",
-        (idempotency_key(alert_id, notifier_id), alert_id, notifier_id, now, now))
+        (idempotency_key(alert_id, notifier_id), alert_id, notifier_id, now if due is None else due, now))
     return cur.rowcount
 
 

@@ -45,7 +45,7 @@ def store(tmp_path):
 
 def queue(store, n=1, destinations=("team",), now=1000.0):
     posts = [make_post(i) for i in range(1, n + 1)]
-    store.ingest(SourceState("feed"), posts, [(make_alert(p), list(destinations)) for p in posts], now)
+    store.ingest(SourceState("feed"), posts, [(make_alert(p), dict.fromkeys(destinations, 0.0)) for p in posts], now)
 
 
 def worker(store, clock, **notifiers):

@@ -1,8 +1,12 @@
+from datetime import datetime, timezone
+
 import pytest
 
 from monitor.models import Assessment, Mention, Post
-from monitor.routing.router import route
-from monitor.settings import RouteConfig
+from monitor.routing.router import active_mute, quiet_until, route
+from monitor.settings import MuteConfig, QuietHours, RouteConfig
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
 def mention(brand="Acme", source="feed", competitor=False):
@@ -30,19 +34,57 @@ ROUTES = [
     (mention(), assessment(severity="medium"), ("all",), ("team",), 3600),
 ])
 def test_routes_in_order_each_destination_once(m, a, routes, destinations, sla):
-    result = route(m, a, ROUTES)
+    result = route(m, a, ROUTES, NOW)
     assert (result.routes, result.destinations, result.respond_within) == (routes, destinations, sla)
 
 
 def test_no_matching_route():
     only_urgent = ROUTES[:1]
-    assert route(mention(), assessment(severity="low"), only_urgent) is None
+    assert route(mention(), assessment(severity="low"), only_urgent, NOW) is None
 
 
 def test_every_filter_must_hold():
     rule = RouteConfig.model_validate({"name": "r", "notify": ["x"], "when": {
         "brand": "Acme", "source": "feed", "category": ["outage", "complaint"], "sentiment": "negative"}})
-    assert route(mention(), assessment(), [rule]) is not None
-    assert route(mention(brand="Other"), assessment(), [rule]) is None
-    assert route(mention(source="hn"), assessment(), [rule]) is None
-    assert route(mention(), assessment(category="praise"), [rule]) is None
+    assert route(mention(), assessment(), [rule], NOW) is not None
+    assert route(mention(brand="Other"), assessment(), [rule], NOW) is None
+    assert route(mention(source="hn"), assessment(), [rule], NOW) is None
+    assert route(mention(), assessment(category="praise"), [rule], NOW) is None
+
+
+NIGHT = QuietHours(start="22:00", end="07:00", timezone="Atlantic/Reykjavik")
+DAY = QuietHours(start="09:00", end="17:00", timezone="Europe/Moscow", except_severity=[])
+
+
+@pytest.mark.parametrize("now, quiet, severity, expected", [
+    ("2026-11-25T23:30:00+00:00", NIGHT, "high", "2026-11-26T07:00:00+00:00"),   # after start: until tomorrow
+    ("2026-11-25T05:00:00+00:00", NIGHT, "high", "2026-11-25T07:00:00+00:00"),   # before end: until today
+    ("2026-11-25T12:00:00+00:00", NIGHT, "high", None),                          # daytime
+    ("2026-11-25T23:30:00+00:00", NIGHT, "critical", None),                      # critical overrides
+    ("2026-11-25T07:00:00+00:00", DAY, "critical", "2026-11-25T14:00:00+00:00"), # 10:00 in Moscow (UTC+3)
+    ("2026-11-25T15:00:00+00:00", DAY, "low", None),                             # 18:00 in Moscow
+])
+def test_quiet_until(now, quiet, severity, expected):
+    result = quiet_until(datetime.fromisoformat(now), quiet, severity)
+    assert (result and result.astimezone(timezone.utc)) == (expected and datetime.fromisoformat(expected))
+
+
+def test_quiet_route_holds_its_destinations_but_not_another_routes():
+    rules = [RouteConfig.model_validate({"name": "night", "notify": ["team", "email"],
+                                         "quiet_hours": {"start": "00:00", "end": "23:59"}}),
+             RouteConfig.model_validate({"name": "urgent", "when": {"severity": "high"}, "notify": ["team"]})]
+    result = route(mention(), assessment(), rules, NOW)
+    assert result.deliveries["team"] is None                      # the urgent route may send at once
+    assert result.deliveries["email"].hour == 23                  # held until the quiet period ends
+
+
+def test_mutes_expire():
+    mute = MuteConfig.model_validate({"when": {"brand": "Acme"}, "until": "2026-11-26T00:00:00Z", "reason": "launch"})
+    assert active_mute(mention(), assessment(), [mute], NOW) is mute
+    assert active_mute(mention(brand="Other"), assessment(), [mute], NOW) is None
+    assert active_mute(mention(), assessment(), [mute], datetime(2026, 11, 27, tzinfo=timezone.utc)) is None
+
+
+def test_bad_time_zone_is_a_config_error():
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        QuietHours(start="22:00", end="07:00", timezone="Mars/Olympus")

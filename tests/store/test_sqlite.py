@@ -17,7 +17,7 @@ def store(tmp_path):
 
 
 def ingest(store, posts, destinations=("team",), now=100.0, state=None):
-    alerts = [(make_alert(p), list(destinations)) for p in posts]
+    alerts = [(make_alert(p), dict.fromkeys(destinations, 0.0)) for p in posts]
     return store.ingest(state or SourceState("feed", cursor="c1"), posts, alerts, now)
 
 
@@ -45,7 +45,7 @@ def test_failed_ingest_changes_nothing(store):
     good, bad = make_post(1), make_post(2)
     with pytest.raises(sqlite3.Error):  # the second alert cannot be stored: the first must vanish too
         store.ingest(SourceState("feed", cursor="new"), [good, bad],
-                     [(make_alert(good), ["team"]), (make_alert(bad), [object()])], 1.0)
+                     [(make_alert(good), {"team": 0.0}), (make_alert(bad), {object(): 0.0})], 1.0)
     assert store.load_source_state("feed").cursor is None
     assert store.unseen([good, bad]) == [good, bad]
     assert store.outbox_counts() == {}
