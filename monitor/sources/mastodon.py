@@ -70,6 +70,7 @@ class MastodonSource:
         self.terms = search_terms(ctx.brands, config.brands)
         self.tags = hashtags_for(config.hashtags or self.terms)
         self._pause: float | None = None
+        self._failing: set[str] = set()  # instances whose last poll failed: log changes only, not every poll
 
     async def fetch(self, state: SourceState) -> FetchResult:
         marks = load_cursor(state.cursor)
@@ -80,10 +81,15 @@ class MastodonSource:
             try:
                 found, instance_marks = await self._poll_instance(instance, marks.get(instance.url) or {})
             except ExternalError as exc:
-                log.warning("source_instance_failed", source_id=self.source_id, instance=instance.host,
-                            error=str(exc), error_kind=type(exc).__name__)
+                if instance.url not in self._failing:
+                    log.warning("source_instance_failed", source_id=self.source_id, instance=instance.host,
+                                error=str(exc), error_kind=type(exc).__name__)
+                self._failing.add(instance.url)
                 errors.append(exc)
                 continue
+            if instance.url in self._failing:
+                self._failing.discard(instance.url)
+                log.info("source_instance_recovered", source_id=self.source_id, instance=instance.host)
             marks[instance.url] = instance_marks
             for post in found:
                 posts.setdefault(post.id, post)

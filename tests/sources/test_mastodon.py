@@ -184,9 +184,15 @@ async def test_one_failing_instance_does_not_lose_the_others(httpserver, client)
     assert failed["instance"] == f"{httpserver.host}:{httpserver.port}" and failed["error_kind"] == "TransientError"
     assert list(json.loads(first.cursor)) == [httpserver.url_for("/good")]
 
+    with capture_logs() as logs:  # still failing: not logged again
+        again = await source.fetch(SourceState("masto_test", cursor=first.cursor))
+    assert again.posts == [] and logs == []
+
     bad.fail_with = None  # recovered: its posts arrive now, the good one has nothing new
-    second = await source.fetch(SourceState("masto_test", cursor=first.cursor))
+    with capture_logs() as logs:
+        second = await source.fetch(SourceState("masto_test", cursor=again.cursor))
     assert [p.id.rsplit("/", 1)[1] for p in second.posts] == ["2"]
+    assert [e["event"] for e in logs] == ["source_instance_recovered"]
 
 
 async def test_all_instances_failing_raises(httpserver, client):
