@@ -137,6 +137,13 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class Send:
+    """When an alert may first go to a destination (epoch seconds; 0 = at once), and its digest batch if any."""
+    not_before: float = 0.0
+    batch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Delivery:
     """What a notifier reports after the destination accepted an alert."""
     notifier_id: str

@@ -17,7 +17,6 @@ import structlog
 from .backoff import backoff_delay
 from .errors import AuthFailedError, ExternalError, RateLimitedError, TransientError
 from .pipeline import Pipeline
-from .routing.router import Routing
 from .settings import PollingConfig, SourceConfig
 from .sources.base import FetchResult, Source, SourceState
 from .store import Store
@@ -55,13 +54,6 @@ def after_success(state: SourceState, result: FetchResult, now: float) -> Source
     return replace(state, cursor=result.cursor, etag=result.etag, last_modified=result.last_modified,
                    error_count=0, last_error=None, parked=False, last_success_at=now, last_attempt_at=now,
                    next_poll_at=now + (result.min_next_poll or 0.0))
-
-
-def _send_times(routing: Routing | None) -> dict[str, float]:
-    """destination -> earliest send time (epoch seconds; 0 = at once)."""
-    if routing is None:
-        return {}
-    return {dest: when.timestamp() if when else 0.0 for dest, when in routing.deliveries.items()}
 
 
 def describe(exc: Exception) -> str:
@@ -105,7 +97,7 @@ class Poller:
             except Exception:
                 log.exception("post_processing_failed", source_id=state.source_id, post_id=post.id, url=post.url)
                 continue
-            alerts += [(o.alert, _send_times(o.routing)) for o in outcomes]
+            alerts += [(o.alert, o.routing.deliveries if o.routing else {}) for o in outcomes]
         new_state = after_success(state, result, now)
         queued = await self.store.run(self.store.ingest, new_state, fresh, alerts, now)
         if queued:

@@ -47,6 +47,11 @@ def _as_list(value: Any) -> Any:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def _digest_schedule(value: Any) -> str:
+    from .routing.digest import parse_schedule
+    return parse_schedule(value)
+
+
 class Strict(BaseModel):
     """Base of every config model: unknown keys are errors; `x_file` fills a declared field `x`."""
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -144,6 +149,7 @@ class RouteConfig(Strict):
     notify: Annotated[list[str], BeforeValidator(_as_list)] = Field(min_length=1)
     respond_within: Duration = 3600.0
     quiet_hours: QuietHours | None = None
+    digest: Annotated[str, BeforeValidator(_digest_schedule)] | None = None
     stop: bool = False
 
 

@@ -6,14 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..models import Assessment, Mention
+from ..models import Assessment, Mention, Send
 from ..settings import MuteConfig, QuietHours, RouteConfig, RouteWhen
+from .digest import next_digest
 
 
 @dataclass(frozen=True)
 class Routing:
     routes: tuple[str, ...]
-    deliveries: dict[str, datetime | None]  # destination -> not before (None: at once); each destination once
+    deliveries: dict[str, Send]              # destination -> when (and in which digest); each destination once
     respond_within: float                    # seconds: the tightest SLA of the matched routes
 
     @property
@@ -36,20 +37,20 @@ def active_mute(mention: Mention, assessment: Assessment, mutes: Sequence[MuteCo
 
 def route(mention: Mention, assessment: Assessment, rules: Sequence[RouteConfig], now: datetime) -> Routing | None:
     """Every matching route applies, in order, until one with `stop: true`; None when none matches.
-    A destination reached by several routes is sent to once, at the earliest time any of them allows."""
+    A destination reached by several routes is sent to once, at the earliest time any of them allows
+    (an immediate route beats a digest)."""
     names: list[str] = []
-    deliveries: dict[str, datetime | None] = {}
+    deliveries: dict[str, Send] = {}
     sla = float("inf")
     for rule in rules:
         if not holds(rule.when, mention, assessment):
             continue
         names.append(rule.name)
-        not_before = quiet_until(now, rule.quiet_hours, assessment.severity)
+        send = _send(rule, now, assessment.severity)
         for destination in rule.notify:
-            if destination not in deliveries:
-                deliveries[destination] = not_before
-            else:
-                deliveries[destination] = _earliest(deliveries[destination], not_before)
+            known = deliveries.get(destination)
+            if known is None or (send.batch is None, -send.not_before) > (known.batch is None, -known.not_before):
+                deliveries[destination] = send
         sla = min(sla, rule.respond_within)
         if rule.stop:
             break
@@ -74,5 +75,8 @@ def quiet_until(now: datetime, quiet: QuietHours | None, severity: str) -> datet
     return datetime.combine(end_day, end, tzinfo=local.tzinfo)
 
 
-def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
-    return None if a is None or b is None else min(a, b)
+def _send(rule: RouteConfig, now: datetime, severity: str) -> Send:
+    if rule.digest:
+        return Send(not_before=next_digest(now, rule.digest).timestamp(), batch=f"digest:{rule.name}")
+    quiet = quiet_until(now, rule.quiet_hours, severity)
+    return Send(not_before=quiet.timestamp() if quiet else 0.0)

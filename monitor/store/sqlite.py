@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..models import Alert, AuthorHistory, Post
+from ..models import Alert, AuthorHistory, Post, Send
 from ..sources.base import SourceState
 
 T = TypeVar("T")
@@ -28,17 +29,30 @@ _STATE_COLUMNS = [f.name for f in fields(SourceState)]
 
 @dataclass(frozen=True)
 class OutboxRow:
-    id: int
-    idempotency_key: str
-    alert_id: str
+    """One claimed delivery: a single alert, or (for a digest route) every due alert of its batch."""
+    ids: tuple[int, ...]
+    alert_ids: tuple[str, ...]
     notifier_id: str
     attempts: int
     lease_token: str
     created_at: float
-    payload: str
+    payloads: tuple[str, ...]
+    batch: str | None = None
+
+    @property
+    def alert_id(self) -> str:
+        return self.alert_ids[0] if len(self.alert_ids) == 1 else f"{self.alert_ids[0]}+{len(self.alert_ids) - 1}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return idempotency_key("\0".join(self.alert_ids), self.notifier_id)
 
     def alert(self) -> Alert:
-        return Alert.from_dict(json.loads(self.payload))
+        alerts = [Alert.from_dict(json.loads(p)) for p in self.payloads]
+        if self.batch is None:
+            return alerts[0]
+        from ..routing.digest import digest_alert
+        return digest_alert(alerts, datetime.now(timezone.utc))
 
 
 class StoreBusyError(OSError):
@@ -147,7 +161,7 @@ class Store:
                 fresh.pop(key, None)
         return list(fresh.values())
 
-    def ingest(self, state: SourceState, posts: list[Post], alerts: list[tuple[Alert, dict[str, float]]],
+    def ingest(self, state: SourceState, posts: list[Post], alerts: list[tuple[Alert, dict[str, Send]]],
                now: float) -> int:
         """One transaction: the posts, their mentions and alerts, one outbox row per destination (due at the
         given time, or now), the new source state. A post another source stored meanwhile is skipped with its
@@ -183,20 +197,33 @@ class Store:
     # -- outbox -------------------------------------------------------------------------------------------
 
     def claim(self, notifier_id: str, now: float, lease: float) -> OutboxRow | None:
-        """Lease the oldest due row for one destination (pending and due, or sending with an expired lease)."""
+        """Lease the oldest due row for one destination (pending and due, or sending with an expired lease);
+        a row of a batch brings every due row of that batch with it."""
         token = uuid.uuid4().hex
         with self._write() as conn:
-            row = conn.execute(
+            first = conn.execute(
                 "UPDATE outbox SET status='sending', attempts=attempts+1, lease_until=?, lease_token=?"
                 " WHERE id = (SELECT id FROM outbox WHERE notifier_id=? AND"
                 "   ((status='pending' AND next_attempt_at<=?) OR (status='sending' AND lease_until<?))"
                 "   ORDER BY id LIMIT 1)"
-                " RETURNING id, idempotency_key, alert_id, notifier_id, attempts, lease_token, created_at",
-                (now + lease, token, notifier_id, now, now)).fetchone()
-            if row is None:
+                " RETURNING id, alert_id, attempts, created_at, batch", (now + lease, token, notifier_id, now, now)).fetchone()
+            if first is None:
                 return None
-            payload = conn.execute("SELECT payload FROM alert WHERE id=?", (row["alert_id"],)).fetchone()[0]
-        return OutboxRow(**dict(row), payload=payload)
+            rows = [first]
+            if first["batch"] is not None:
+                rows += conn.execute(
+                    "UPDATE outbox SET status='sending', attempts=attempts+1, lease_until=?, lease_token=?"
+                    " WHERE notifier_id=? AND batch=? AND id<>? AND"
+                    "   ((status='pending' AND next_attempt_at<=?) OR (status='sending' AND lease_until<?))"
+                    " RETURNING id, alert_id, attempts, created_at, batch",
+                    (now + lease, token, notifier_id, first["batch"], first["id"], now, now)).fetchall()
+                rows.sort(key=lambda r: r["id"])
+            payloads = [conn.execute("SELECT payload FROM alert WHERE id=?", (r["alert_id"],)).fetchone()[0]
+                        for r in rows]
+        return OutboxRow(ids=tuple(r["id"] for r in rows), alert_ids=tuple(r["alert_id"] for r in rows),
+                         notifier_id=notifier_id, attempts=max(r["attempts"] for r in rows), lease_token=token,
+                         created_at=min(r["created_at"] for r in rows), payloads=tuple(payloads),
+                         batch=first["batch"])
 
     def next_due_at(self, notifier_id: str) -> float | None:
         return self._conn.execute(
@@ -207,24 +234,24 @@ class Store:
         """Record success; False when our lease was lost (another sender took the row over)."""
         with self._write() as conn:
             cur = conn.execute("UPDATE outbox SET status='sent', sent_at=?, lease_until=NULL, last_error=NULL"
-                               " WHERE id=? AND lease_token=?", (now, row.id, row.lease_token))
+                               f" WHERE id IN ({_marks(row)}) AND lease_token=?", (now, *row.ids, row.lease_token))
             _log_attempt(conn, row, now, "sent", status_code, remote_id, None)
-        return cur.rowcount == 1
+        return cur.rowcount == len(row.ids)
 
     def mark_retry(self, row: OutboxRow, now: float, next_attempt_at: float, error: str) -> None:
         with self._write() as conn:
             conn.execute("UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=NULL, last_error=?"
-                         " WHERE id=? AND lease_token=?", (next_attempt_at, error, row.id, row.lease_token))
+                         f" WHERE id IN ({_marks(row)}) AND lease_token=?", (next_attempt_at, error, *row.ids, row.lease_token))
             _log_attempt(conn, row, now, "retry", None, None, error)
 
     def mark_dead(self, row: OutboxRow, now: float, error: str, fallback: str | None) -> None:
         """Dead-letter the row; queue the alert for the fallback destination, if there is one."""
         with self._write() as conn:
-            conn.execute("UPDATE outbox SET status='dead', lease_until=NULL, last_error=? WHERE id=? AND lease_token=?",
-                         (error, row.id, row.lease_token))
+            conn.execute(f"UPDATE outbox SET status='dead', lease_until=NULL, last_error=? WHERE id IN ({_marks(row)})"
+                         " AND lease_token=?", (error, *row.ids, row.lease_token))
             _log_attempt(conn, row, now, "dead", None, None, error)
-            if fallback:
-                _queue(conn, row.alert_id, fallback, now)
+            for alert_id in row.alert_ids if fallback else ():
+                _queue(conn, alert_id, fallback, now)
 
     def recover_in_flight(self) -> int:
         """At start-up (with the store locked) rows left 'sending' belong to a process that died: make
@@ -238,7 +265,7 @@ class Store:
         """Give a claimed but unsent row back (graceful stop), without counting the attempt."""
         with self._write() as conn:
             conn.execute("UPDATE outbox SET status='pending', attempts=attempts-1, lease_until=NULL"
-                         " WHERE id=? AND lease_token=? AND status='sending'", (row.id, row.lease_token))
+                         f" WHERE id IN ({_marks(row)}) AND lease_token=? AND status='sending'", (*row.ids, row.lease_token))
 
     def requeue_dead(self, notifier_id: str | None, now: float) -> int:
         with self._write() as conn:
@@ -287,7 +314,7 @@ def _upsert_state(conn: sqlite3.Connection, state: SourceState) -> None:
                  f" ON CONFLICT (source_id) DO UPDATE SET {updates}", values)
 
 
-def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str, float], now: float) -> int:
+def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str, Send], now: float) -> int:
     mention, assessment = alert.mention, alert.assessment
     matches = json.dumps([asdict(m) for m in mention.matches], ensure_ascii=False)
     cur = conn.execute(
@@ -302,18 +329,23 @@ def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str
         (alert.id, cur.lastrowid, mention.brand, assessment.severity, assessment.sentiment, assessment.category,
          assessment.language, mention.post.author.handle, alert.respond_by.timestamp(), now,
          json.dumps(alert.to_dict(), ensure_ascii=False)))
-    return sum(_queue(conn, alert.id, dest, now, max(now, due)) for dest, due in destinations.items())
+    return sum(_queue(conn, alert.id, dest, now, send) for dest, send in destinations.items())
 
 
-def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float, due: float | None = None) -> int:
+def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float, send: Send = Send()) -> int:
     cur = conn.execute(
-        "INSERT INTO outbox (idempotency_key, alert_id, notifier_id, status, next_attempt_at, created_at)"
-        " VALUES (?,?,?,'pending',?,?) ON CONFLICT (idempotency_key) DO NOTHING",
-        (idempotency_key(alert_id, notifier_id), alert_id, notifier_id, now if due is None else due, now))
+        "INSERT INTO outbox (idempotency_key, alert_id, notifier_id, status, next_attempt_at, created_at, batch)"
+        " VALUES (?,?,?,'pending',?,?,?) ON CONFLICT (idempotency_key) DO NOTHING",
+        (idempotency_key(alert_id, notifier_id), alert_id, notifier_id, max(now, send.not_before), now, send.batch))
     return cur.rowcount
+
+
+def _marks(row: OutboxRow) -> str:
+    return ",".join("?" * len(row.ids))
 
 
 def _log_attempt(conn: sqlite3.Connection, row: OutboxRow, now: float, outcome: str, status_code: int | None,
                  remote_id: str | None, detail: str | None) -> None:
-    conn.execute("INSERT INTO delivery (outbox_id, attempt, at, outcome, status_code, remote_id, detail)"
-                 " VALUES (?,?,?,?,?,?,?)", (row.id, row.attempts, now, outcome, status_code, remote_id, detail))
+    conn.executemany("INSERT INTO delivery (outbox_id, attempt, at, outcome, status_code, remote_id, detail)"
+                     " VALUES (?,?,?,?,?,?,?)", [(i, row.attempts, now, outcome, status_code, remote_id, detail)
+                                                  for i in row.ids])

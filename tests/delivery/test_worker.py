@@ -5,7 +5,7 @@ from structlog.testing import capture_logs
 
 from monitor.delivery.worker import DeliveryWorker, Destination
 from monitor.errors import AuthFailedError, RateLimitedError, TransientError
-from monitor.models import Delivery
+from monitor.models import Delivery, Send
 from monitor.settings import DeliveryConfig, NotifierConfig
 from monitor.sources.base import SourceState
 from monitor.store import Store
@@ -45,7 +45,7 @@ def store(tmp_path):
 
 def queue(store, n=1, destinations=("team",), now=1000.0):
     posts = [make_post(i) for i in range(1, n + 1)]
-    store.ingest(SourceState("feed"), posts, [(make_alert(p), dict.fromkeys(destinations, 0.0)) for p in posts], now)
+    store.ingest(SourceState("feed"), posts, [(make_alert(p), dict.fromkeys(destinations, Send())) for p in posts], now)
 
 
 def worker(store, clock, **notifiers):
@@ -175,3 +175,26 @@ def test_chat_notifiers_default_to_their_documented_rate_limits():
     assert registry.NOTIFIERS["slack"].config_model.model_fields["min_interval"].default == 1.0
     assert registry.NOTIFIERS["discord"].config_model.model_fields["min_interval"].default == 2.0
     assert registry.NOTIFIERS["webhook"].config_model.model_fields["min_interval"].default == 0.0
+
+
+async def test_a_digest_batch_is_sent_as_one_message(store):
+    clock, notifier = Clock(), ScriptedNotifier()
+    posts = [make_post(i) for i in range(1, 4)]
+    store.ingest(SourceState("feed"), posts,
+                 [(make_alert(p), {"team": Send(not_before=1500.0, batch="digest:praise")}) for p in posts], 1000.0)
+    w = worker(store, clock, team=(notifier, cfg()))
+    assert await w.flush() == 0                    # not before the digest time
+    clock.now = 1500.0
+    assert await w.flush() == 1
+    assert len(notifier.sent) == 1
+    assert store.outbox_counts() == {"team": {"sent": 3}}
+
+
+def test_digest_alert_lists_every_alert():
+    from datetime import datetime, timezone
+
+    from monitor.routing.digest import digest_alert
+    alerts = [make_alert(make_post(i, text=f"Acme problem {i}")) for i in range(1, 4)]
+    digest = digest_alert(alerts, datetime(2026, 11, 25, tzinfo=timezone.utc))
+    assert digest.mention.post.title == "Digest: 3 mention(s) of Acme (3 outage)"
+    assert digest.mention.post.text.count("\n") == 2 and "Acme problem 3" in digest.mention.post.text

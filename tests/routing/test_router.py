@@ -2,7 +2,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from monitor.models import Assessment, Mention, Post
+from monitor.models import Assessment, Mention, Post, Send
+from monitor.routing.digest import next_digest, parse_schedule
 from monitor.routing.router import active_mute, quiet_until, route
 from monitor.settings import MuteConfig, QuietHours, RouteConfig
 
@@ -74,8 +75,9 @@ def test_quiet_route_holds_its_destinations_but_not_another_routes():
                                          "quiet_hours": {"start": "00:00", "end": "23:59"}}),
              RouteConfig.model_validate({"name": "urgent", "when": {"severity": "high"}, "notify": ["team"]})]
     result = route(mention(), assessment(), rules, NOW)
-    assert result.deliveries["team"] is None                      # the urgent route may send at once
-    assert result.deliveries["email"].hour == 23                  # held until the quiet period ends
+    assert result.deliveries["team"] == Send()                    # the urgent route may send at once
+    held = datetime.fromtimestamp(result.deliveries["email"].not_before, timezone.utc)
+    assert (held.hour, held.minute) == (23, 59)                   # held until the quiet period ends
 
 
 def test_mutes_expire():
@@ -88,3 +90,28 @@ def test_mutes_expire():
 def test_bad_time_zone_is_a_config_error():
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         QuietHours(start="22:00", end="07:00", timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("now, schedule, expected", [
+    ("2026-11-25T12:20:00+00:00", "hourly", "2026-11-25T13:00:00+00:00"),
+    ("2026-11-25T08:00:00+00:00", "daily", "2026-11-25T09:00:00+00:00"),
+    ("2026-11-25T09:00:00+00:00", "daily 09:00", "2026-11-26T09:00:00+00:00"),
+    ("2026-11-25T10:00:00+00:00", "daily 09:00 Europe/Moscow", "2026-11-26T06:00:00+00:00"),
+])
+def test_next_digest(now, schedule, expected):
+    assert next_digest(datetime.fromisoformat(now), parse_schedule(schedule)) == datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize("bad", ["weekly", "daily 25:00", "daily 9am", "daily 09:00 Nowhere/Land"])
+def test_bad_digest_schedules(bad):
+    with pytest.raises(ValueError):
+        parse_schedule(bad)
+
+
+def test_digest_route_batches_but_an_immediate_route_wins():
+    rules = [RouteConfig.model_validate({"name": "praise", "notify": ["team", "email"], "digest": "hourly"}),
+             RouteConfig.model_validate({"name": "urgent", "when": {"severity": "high"}, "notify": ["team"]})]
+    result = route(mention(), assessment(), rules, NOW)
+    assert result.deliveries["team"] == Send()
+    assert result.deliveries["email"] == Send(not_before=datetime(2026, 11, 25, 13, tzinfo=timezone.utc).timestamp(),
+                                              batch="digest:praise")

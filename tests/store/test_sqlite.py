@@ -2,7 +2,7 @@ import sqlite3
 
 import pytest
 
-from monitor.models import Alert
+from monitor.models import Alert, Send
 from monitor.sources.base import SourceState
 from monitor.store import Store
 from tests.factories import make_alert, make_post
@@ -17,15 +17,15 @@ def store(tmp_path):
 
 
 def ingest(store, posts, destinations=("team",), now=100.0, state=None):
-    alerts = [(make_alert(p), dict.fromkeys(destinations, 0.0)) for p in posts]
+    alerts = [(make_alert(p), dict.fromkeys(destinations, Send())) for p in posts]
     return store.ingest(state or SourceState("feed", cursor="c1"), posts, alerts, now)
 
 
 def test_settings_and_migrations(store, tmp_path):
     assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.migrate() == 1
-    assert store.migrate() == 1  # idempotent
+    assert store.migrate() == 2
+    assert store.migrate() == 2  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
@@ -45,7 +45,7 @@ def test_failed_ingest_changes_nothing(store):
     good, bad = make_post(1), make_post(2)
     with pytest.raises(sqlite3.Error):  # the second alert cannot be stored: the first must vanish too
         store.ingest(SourceState("feed", cursor="new"), [good, bad],
-                     [(make_alert(good), {"team": 0.0}), (make_alert(bad), {object(): 0.0})], 1.0)
+                     [(make_alert(good), {"team": Send()}), (make_alert(bad), {object(): Send()})], 1.0)
     assert store.load_source_state("feed").cursor is None
     assert store.unseen([good, bad]) == [good, bad]
     assert store.outbox_counts() == {}
