@@ -41,7 +41,8 @@ class Components:
 
 def build_pipeline(settings: Settings) -> Pipeline:
     source_brands = {sid: set(cfg.brands) for sid, cfg in settings.sources.items() if cfg.brands}
-    return Pipeline(Matcher(settings.brands), RuleClassifier(), settings.routes, source_brands, settings.mutes)
+    return Pipeline(Matcher(settings.brands), RuleClassifier(settings.triage), settings.routes, source_brands,
+                    settings.mutes, settings.triage.replies)
 
 
 def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:

@@ -27,9 +27,11 @@ class Outcome:
 
 class Pipeline:
     def __init__(self, matcher: Matcher, classifier: Classifier, routes: Sequence[RouteConfig],
-                 source_brands: dict[str, set[str]] | None = None, mutes: Sequence[MuteConfig] = ()):
+                 source_brands: dict[str, set[str]] | None = None, mutes: Sequence[MuteConfig] = (),
+                 reply_templates: dict[str, str] | None = None):
         self._matcher = matcher
         self._classifier = classifier
+        self._reply_templates = reply_templates or {}
         self._routes = list(routes)
         self._mutes = list(mutes)
         self._source_brands = source_brands or {}
@@ -41,7 +43,7 @@ class Pipeline:
         for mention in self._matcher.match(post):
             if allowed and mention.brand not in allowed:
                 continue
-            assessment, reply = self._triage(mention)
+            assessment, reply = self._triage(mention, history or AuthorHistory())
             routing = self._route(mention, assessment, now)
             respond_within = routing.respond_within if routing else 3600.0
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
@@ -58,12 +60,12 @@ class Pipeline:
             return None
         return route(mention, assessment, self._routes, now)
 
-    def _triage(self, mention: Mention) -> tuple[Assessment, str]:
+    def _triage(self, mention: Mention, history: AuthorHistory) -> tuple[Assessment, str]:
         """Assess and draft a reply. A mention the classifier chokes on is still alerted (as high, saying
         why) rather than lost: a human can judge it, nobody can judge what never arrives."""
         try:
-            assessment = self._classifier.assess(mention)
-            return assessment, draft_reply(mention, assessment)
+            assessment = self._classifier.assess(mention, author_complaints=history.complaints)
+            return assessment, draft_reply(mention, assessment, self._reply_templates)
         except Exception as exc:
             log.exception("triage_failed", source_id=mention.post.source_id, post_id=mention.post.id)
             return Assessment(language="other", sentiment="neutral", sentiment_score=0.0, category="other",

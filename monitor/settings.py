@@ -160,6 +160,53 @@ class MuteConfig(Strict):
     reason: str = ""
 
 
+_CATEGORY_POINTS: dict[str, float] = {"outage": 4.0, "complaint": 2.0, "question": 2.0, "praise": 0.0, "other": 0.0}
+
+
+_REPLY_KEY = re.compile(r"(?:en|fa|ru|is)\.(?:outage|complaint|question|praise|other)"
+                        r"(?:\.(?:formal|informal))?(?:\.(?:short|long))?")
+
+
+class SeverityThresholds(Strict):
+    critical: float = 7.0
+    high: float = 4.0
+    medium: float = 2.0
+
+
+class TriageSettings(Strict):
+    """Tunable weights (YAML `triage:`). Defaults are hand-set, not fitted on any data set."""
+    category_points: dict[Category, float] = Field(default_factory=lambda: dict(_CATEGORY_POINTS))
+    # negative score at or below each cut-off adds one point: -0.35 → +1, -0.75 → +2
+    negative_cutoffs: tuple[float, ...] = (-0.35, -0.75)
+    followers_cutoffs: tuple[int, ...] = (10_000, 100_000)
+    engagement_cutoffs: tuple[int, ...] = (50, 500)  # likes + 2×reposts + replies
+    velocity_cutoffs: tuple[int, ...] = (3, 10, 30)  # similar posts in the incident window
+    history_cutoffs: tuple[int, ...] = (2, 5)  # the author's earlier complaints
+    risk_points: float = 2.0  # legal threats, fraud, safety, data leaks
+    source_weights: dict[str, float] = Field(default_factory=dict)  # by source id or platform; default 1.0
+    thresholds: SeverityThresholds = Field(default_factory=SeverityThresholds)
+    positive_at: float = Field(default=0.25, gt=0, le=1)
+    negative_at: float = Field(default=-0.15, ge=-1, lt=0)
+
+    # drafted-reply templates, keys "lang.category[.formal|informal][.short|long]" (see reply.py)
+    replies: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("replies")
+    @classmethod
+    def _reply_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not _REPLY_KEY.fullmatch(key):
+                raise ValueError(f"reply template key {key!r}: expected lang.category[.register][.length], "
+                                 "e.g. 'en.complaint' or 'ru.outage.formal.long'")
+        return value
+
+    @field_validator("category_points", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: Any) -> Any:
+        """`category_points: {question: 0}` changes one category, not all five."""
+        return {**_CATEGORY_POINTS, **value} if isinstance(value, dict) else value
+
+
 class StoreConfig(Strict):
     path: str | None = None
 
@@ -198,6 +245,7 @@ class Settings(Strict):
     notifiers: dict[str, NotifierConfig] = {}
     routes: list[RouteConfig] = []
     mutes: list[MuteConfig] = []
+    triage: TriageSettings = TriageSettings()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     log: LogConfig = LogConfig()

@@ -122,7 +122,7 @@ async def test_poll_timeout_is_a_failure(store):
 
 async def test_a_mention_the_classifier_chokes_on_is_still_alerted(store):
     class Broken:
-        def assess(self, mention):
+        def assess(self, mention, **context):
             raise RuntimeError("model file missing")
 
     poller, _ = make_poller(store)

@@ -18,7 +18,7 @@ MAX_TEXT = 5_000
 
 
 class Classifier(Protocol):
-    def assess(self, mention: Mention) -> Assessment: ...
+    def assess(self, mention: Mention, *, velocity: int = 0, author_complaints: int = 0) -> Assessment: ...
 
 
 class RuleClassifier:
