@@ -96,3 +96,9 @@ def test_test_notify(tmp_path, capsys, servers):
     err = capsys.readouterr().err
     assert "hook: FAILED (TransientError)" in err and "Traceback" not in err
     assert main(["test-notify", "--config", str(write_config(tmp_path)), "nope"]) == 2
+
+
+def test_variants_lists_what_the_matcher_accepts(tmp_path, capsys):
+    assert main(["variants", "--config", str(write_config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "Acme\n  exact:\n    acme\n    акме" in out and "\nGlobex" in out
