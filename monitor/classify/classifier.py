@@ -1,7 +1,7 @@
 """Mention -> Assessment (language, sentiment, category, severity with reasons).
 
-The Classifier protocol is what the pipeline depends on; RuleClassifier is the offline default: py3langid
-restricted to the configured languages, hand-written lexicons and phrase rules, and a pure severity function.
+The Classifier protocol is what the pipeline depends on; RuleClassifier is the offline default: language by
+script and frequent words, hand-written lexicons and phrase rules, and a pure severity function.
 """
 from __future__ import annotations
 
