@@ -20,6 +20,8 @@ DEMO_POSTS = [
     ("Netið hjá Northwind", "Netið hjá Northwind virkar ekki og enn að bíða eftir svari."),
     ("سوال درباره Northwind", "اینترنت Northwind قطع است و هنوز منتظرم، لطفاً بررسی کنید."),
     ("How do I change my Northwind router password?", "Can you help? How do I change the Wi-Fi password on the Northwind router?"),
+    ("Nortwind support", "Nortwind support never answers my emails."),
+    ("Нортвинд", "Нортвинд опять без связи третий день, верните деньги."),
 ]
 
 DEMO_CONFIG = """\

@@ -178,7 +178,7 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         author=_author(alert), history=alert.author_history.describe(), where=_where(alert),
         sentiment=f"{SENTIMENT_EMOJI.get(a.sentiment, '')} {a.sentiment} ({a.sentiment_score:+.2f})".strip(),
         category=a.category, language=one_line(clean(a.language), 20),
-        matched=one_line(", ".join(f'"{clean(m.term)}" {m.kind} {m.score:g}' for m in mention.matches[:5]), 300),
+        matched=one_line(", ".join(dict.fromkeys(f'"{clean(m.term)}" {m.kind} {m.score:g}' for m in mention.matches[:5])), 300),
         reasons=one_line("; ".join(clean(r) for r in a.reasons), 400),
         url=safe_url(post.url), respond_by=_time(alert.respond_by),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,

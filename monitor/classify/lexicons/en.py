@@ -37,7 +37,7 @@ PHRASES = [
              r"still (?:waiting|no|not|nothing|haven'?t|hasn'?t|can'?t|don'?t|didn'?t)",
              r"been waiting", r"(?:been )?on hold", r"hold for", r"wait(?:ing|ed)? (?:for )?(?:over |almost |nearly )?(?:\d+|an?|one|two|three|four|five|six) (?:hours?|hrs?|days?|weeks?|months?|mins?|minutes?)",
              r"(?:no|zero|without any) (?:response|reply|answer|help|update|updates|info|information|one|refund|call ?back|email)",
-             r"(?:never|haven'?t|didn'?t|not) (?:got|gotten|received|heard back|heard|arrived|came|been refunded|responded|replied|answered|called back)",
+             r"(?:never|haven'?t|didn'?t|not) (?:got|gotten|received|heard back|heard|arrived|came|been refunded|responded|replied|answered|called back|answers|responds|replies|calls back|gets back)",
              r"(?:\d+|an?|one|two|three|four|five|six|eight|ten|several|many)[ -](?:hours?|hrs?|days?|weeks?)(?: long)? (?:delay|wait|late|on hold|in line|queue)",
              r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|\d+th) time", r"(?:once|yet) again", r"again and again",
              r"charged (?:me )?(?:twice|double|two times|again)", r"double[- ]charged", r"overcharged",
