@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 
@@ -70,21 +71,30 @@ class _ReleasingStream(httpx.AsyncByteStream):
                 self._slot = None
 
 
+async def send_capped(client: httpx.AsyncClient, method: str, url: str, *, max_bytes: int, timeout: float,
+                      **kwargs: Any) -> tuple[httpx.Response, bytes]:
+    """Send a request and read at most `max_bytes` of the body, whatever the status (some APIs explain their
+    errors in it), all within `timeout` seconds (httpx alone would allow `timeout` per read, so a server
+    trickling bytes could hold on forever). Network trouble -> TransientError; too big -> PermanentError."""
+    what = redact(url)
+    try:
+        async with asyncio.timeout(timeout):
+            async with client.stream(method, url, timeout=timeout, **kwargs) as response:
+                return response, await _read_capped(response, max_bytes, what)
+    except TimeoutError as exc:
+        raise TransientError(f"timed out: {method} {what}") from exc
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"timed out: {method} {what}") from exc
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{type(exc).__name__}: {method} {what}") from exc
+
+
 async def get_capped(client: httpx.AsyncClient, url: str, *, headers: dict[str, str] | None = None,
                      max_bytes: int, timeout: float) -> tuple[httpx.Response, bytes]:
-    """GET `url`, reading at most `max_bytes` of body and taking at most `timeout` seconds in all.
-
-    Maps failures to TransientError / RateLimitedError / AuthFailedError / PermanentError.
-    """
-    try:
-        async with client.stream("GET", url, headers=headers, timeout=timeout) as response:
-            raise_for_status(response, what=redact(url))
-            body = await _read_capped(response, max_bytes, redact(url))
-            return response, body
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"timed out fetching {redact(url)}") from exc
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{type(exc).__name__} fetching {redact(url)}") from exc
+    """GET with send_capped, then map a failure status to the error kind the runner acts on."""
+    response, body = await send_capped(client, "GET", url, headers=headers, max_bytes=max_bytes, timeout=timeout)
+    raise_for_status(response, what=redact(url))
+    return response, body
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int, what: str) -> bytes:

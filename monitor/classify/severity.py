@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..models import Category, Severity
 from ..settings import SeverityThresholds, TriageSettings
 
+
 def _steps(value: float, cutoffs: tuple[float, ...], *, downward: bool = False) -> int:
     return sum(1 for c in cutoffs if (value <= c if downward else value >= c))
 

@@ -21,8 +21,16 @@ from rapidfuzz.distance import OSA
 from ..models import Match, Mention, Post
 from ..settings import BrandConfig
 from .normalize import Token, compact, fold_strict, script_of, tokenize
-from .variants import (BrandForms, Form, FuzzyPolicy, compound_stems, inflections, is_common_word,
-                       phonetic_key, transliterations)
+from .variants import (
+    BrandForms,
+    Form,
+    FuzzyPolicy,
+    compound_stems,
+    inflections,
+    is_common_word,
+    phonetic_key,
+    transliterations,
+)
 
 ALL_LANGUAGES = ("en", "fa", "ru", "is")
 KIND_RANK = {"exact": 5, "alias": 5, "inflection": 4, "variant": 3, "fuzzy": 2}

@@ -7,10 +7,17 @@ must not contain secrets (use monitor.http.redact on anything that holds a URL).
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Annotated, Any, Protocol
 
+import httpx
+from pydantic import AfterValidator, SecretStr
+
+from ..errors import TransientError
+from ..http import raise_for_status, redact
 from ..models import Alert, Assessment, Author, Delivery, Engagement, Match, Mention, Post
+from .format import clean, one_line, trim
 
 
 class Notifier(Protocol):
@@ -35,3 +42,78 @@ def sample_alert(brand: str = "Acme", now: datetime | None = None) -> Alert:
                  respond_by=now + timedelta(hours=1), created_at=now,
                  reply="Hi Jane, thank you for telling us and sorry for the trouble. We're looking into the "
                        "login problem now; could you send us a direct message so we can follow up?")
+
+
+# -- the HTTP plumbing every HTTP notifier uses -----------------------------------------------------------------
+
+def _check_http_url(value: SecretStr) -> SecretStr:
+    url = value.get_secret_value()
+    if not url.lower().startswith(("https://", "http://")) or any(ch.isspace() for ch in url):
+        raise ValueError("must be an http:// or https:// URL")  # never echo the value: it holds a token
+    return value
+
+
+SecretUrl = Annotated[SecretStr, AfterValidator(_check_http_url)]
+
+
+def describe(kind: str, notifier_id: str) -> str:
+    """How errors name a destination: by id, never by its (token-bearing) URL."""
+    return f"{kind} notifier {notifier_id!r}"
+
+
+def encode_json(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+async def post(http: httpx.AsyncClient, url: str, *, content: bytes, what: str, timeout: float,
+               headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
+    """POST a JSON body; network trouble and timeouts become TransientError with no URL in the message."""
+    target = httpx.URL(url).copy_merge_params(params) if params else url
+    try:
+        return await http.post(target, content=content, timeout=timeout,
+                               headers={"Content-Type": "application/json", **(headers or {})})
+    except httpx.TimeoutException:
+        # `from None`: the original exception carries the token-bearing URL in its request
+        raise TransientError(f"{what}: timed out after {timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{what}: {type(exc).__name__}") from None
+
+
+def detail(response: httpx.Response, limit: int = 200) -> str:
+    """A short excerpt of an error body, for the operator, with anything that looks like a credential removed.
+
+    Besides the usual patterns, every long path segment and query value of the request URL is scrubbed: a
+    service that echoes the token it was given must not get it into our logs.
+    """
+    try:
+        text = one_line(clean(response.text), 2000)
+    except (UnicodeDecodeError, LookupError):
+        return ""
+    for part in _url_parts(response):
+        text = text.replace(part, "***")
+    return trim(redact(text), limit)
+
+
+def _url_parts(response: httpx.Response) -> list[str]:
+    try:
+        url = response.request.url
+    except RuntimeError:  # a response built without a request (tests)
+        return []
+    parts = [value for _, value in url.params.multi_items()] + url.path.split("/")
+    return sorted({p for p in parts if len(p) >= 10}, key=len, reverse=True)
+
+
+def check(response: httpx.Response, what: str) -> None:
+    """monitor.http.raise_for_status, with the service's own error text in the message."""
+    if response.status_code < 400:
+        return
+    extra = detail(response)
+    raise_for_status(response, f"{what} [{extra}]" if extra else what)
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -14,8 +14,8 @@ from ..errors import RateLimitedError
 from ..http import parse_retry_after
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import SecretUrl, check, describe, encode_json, json_body, post
 from .format import AlertView, escape_discord, one_line, trim_escaped, view
-from .webhook import SecretUrl, check, describe, encode_json, json_body, post
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 3000   # of Discord's 4096: all embed text together must stay under 6000

@@ -14,9 +14,9 @@ import httpx
 from .. import registry
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import SecretUrl, check, describe, encode_json, json_body, post
 from .format import AlertView, fit
 from .format import escape_google_chat as esc
-from .webhook import SecretUrl, check, describe, encode_json, json_body, post
 
 MAX_BYTES = 30_000  # of Google's 32,000 per message
 

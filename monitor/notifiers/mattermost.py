@@ -13,9 +13,9 @@ import httpx
 from .. import registry
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import SecretUrl, check, describe, encode_json, post
 from .format import AlertView, fit
 from .format import escape_mattermost as esc
-from .webhook import SecretUrl, check, describe, encode_json, post
 
 MAX_CHARS = 16_000
 

@@ -14,8 +14,8 @@ from ..errors import RateLimitedError
 from ..http import parse_retry_after
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import check, describe, encode_json, json_body, post
 from .format import AlertView, fit, one_line, plain_text
-from .webhook import check, describe, encode_json, json_body, post
 
 MAX_MESSAGE_BYTES = 4096
 REFILL_SECONDS = 5.0

@@ -15,8 +15,8 @@ from ..errors import AuthFailedError, PermanentError, RateLimitedError, Transien
 from ..http import parse_retry_after
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import SecretUrl, check, describe, encode_json, json_body, post
 from .format import AlertView, escape_slack, one_line, trim_escaped, view
-from .webhook import SecretUrl, check, describe, encode_json, json_body, post
 
 EXCERPT_LIMIT = 1500   # Slack answers msg_blocks_too_long far below its documented limits (~13k in all)
 SECTION_LIMIT = 3000

@@ -13,8 +13,8 @@ import httpx
 from .. import registry
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import SecretUrl, check, describe, encode_json, post
 from .format import AlertView, fit, one_line
-from .webhook import SecretUrl, check, describe, encode_json, post
 
 MAX_BYTES = 27_000  # Teams refuses messages over 28 KB
 _COLOUR = {"critical": "Attention", "high": "Attention", "medium": "Warning", "low": "Accent"}

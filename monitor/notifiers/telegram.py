@@ -18,9 +18,9 @@ from ..errors import AuthFailedError, PermanentError, RateLimitedError
 from ..http import parse_retry_after, raise_for_status
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import describe, encode_json, json_body, post
 from .format import BUDGETS, AlertView, fit, one_line, safe_url
 from .format import escape_telegram_html as esc
-from .webhook import describe, encode_json, json_body, post
 
 MAX_CHARS = 4096
 _TAG = re.compile(r"<[^>]*>")

@@ -1,4 +1,4 @@
-"""Generic signed JSON webhook (Standard Webhooks headers), and the HTTP plumbing every HTTP notifier uses.
+"""Generic signed JSON webhook (Standard Webhooks headers).
 
 Receivers dedupe on `webhook-id` (= the idempotency key, stable across retries of one alert to one destination)
 and verify `webhook-signature: v1,<base64 HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<body>")>`.
@@ -10,99 +10,22 @@ import binascii
 import hashlib
 import hmac
 import html
-import json
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import httpx
-from pydantic import AfterValidator, SecretStr, field_validator
+from pydantic import SecretStr, field_validator
 
 from .. import registry
-from ..errors import TransientError
-from ..http import raise_for_status, redact
 from ..models import Alert, Delivery
 from ..settings import NotifierConfig
-from .format import clean, one_line, trim
+from .base import SecretUrl, check, describe, encode_json, post
+from .format import trim
 
 MAX_TEXT = 20_000
 _RESERVED_HEADERS = {"content-type", "content-length", "idempotency-key", "webhook-id", "webhook-timestamp",
                      "webhook-signature", "host"}
-
-
-# --- plumbing shared by the HTTP notifiers ---------------------------------------------------------------------
-
-def _check_http_url(value: SecretStr) -> SecretStr:
-    url = value.get_secret_value()
-    if not url.lower().startswith(("https://", "http://")) or any(ch.isspace() for ch in url):
-        raise ValueError("must be an http:// or https:// URL")  # never echo the value: it holds a token
-    return value
-
-
-SecretUrl = Annotated[SecretStr, AfterValidator(_check_http_url)]
-
-
-def describe(kind: str, notifier_id: str) -> str:
-    """How errors name a destination: by id, never by its (token-bearing) URL."""
-    return f"{kind} notifier {notifier_id!r}"
-
-
-def encode_json(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-async def post(http: httpx.AsyncClient, url: str, *, content: bytes, what: str, timeout: float,
-               headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
-    """POST a JSON body; network trouble and timeouts become TransientError with no URL in the message."""
-    target = httpx.URL(url).copy_merge_params(params) if params else url
-    try:
-        return await http.post(target, content=content, timeout=timeout,
-                               headers={"Content-Type": "application/json", **(headers or {})})
-    except httpx.TimeoutException:
-        # `from None`: the original exception carries the token-bearing URL in its request
-        raise TransientError(f"{what}: timed out after {timeout:g}s") from None
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{what}: {type(exc).__name__}") from None
-
-
-def detail(response: httpx.Response, limit: int = 200) -> str:
-    """A short excerpt of an error body, for the operator, with anything that looks like a credential removed.
-
-    Besides the usual patterns, every long path segment and query value of the request URL is scrubbed: a
-    service that echoes the token it was given must not get it into our logs.
-    """
-    try:
-        text = one_line(clean(response.text), 2000)
-    except (UnicodeDecodeError, LookupError):
-        return ""
-    for part in _url_parts(response):
-        text = text.replace(part, "***")
-    return trim(redact(text), limit)
-
-
-def _url_parts(response: httpx.Response) -> list[str]:
-    try:
-        url = response.request.url
-    except RuntimeError:  # a response built without a request (tests)
-        return []
-    parts = [value for _, value in url.params.multi_items()] + url.path.split("/")
-    return sorted({p for p in parts if len(p) >= 10}, key=len, reverse=True)
-
-
-def check(response: httpx.Response, what: str) -> None:
-    """monitor.http.raise_for_status, with the service's own error text in the message."""
-    if response.status_code < 400:
-        return
-    extra = detail(response)
-    raise_for_status(response, f"{what} [{extra}]" if extra else what)
-
-
-def json_body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 # --- the generic webhook ---------------------------------------------------------------------------------------

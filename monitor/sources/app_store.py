@@ -21,6 +21,7 @@ from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState
+from .common import FailingTargets
 
 log = structlog.get_logger()
 
@@ -186,24 +187,6 @@ def _obj(value: Any) -> dict[str, Any]:
 
 def _int(value: str) -> int:
     return int(value) if value.lstrip("-").isdigit() else 0
-
-
-class FailingTargets:
-    """Logs a target's failure when it starts and its recovery when it ends, not on every poll."""
-
-    def __init__(self, source_id: str, what: str):
-        self.source_id, self.what, self.failing = source_id, what, set[str]()
-
-    def note_failure(self, target: str, exc: ExternalError) -> None:
-        if target not in self.failing:
-            self.failing.add(target)
-            log.warning("source_target_failed", source_id=self.source_id, **{self.what: target},
-                        error=str(exc), error_kind=type(exc).__name__)
-
-    def note_success(self, target: str) -> None:
-        if target in self.failing:
-            self.failing.discard(target)
-            log.info("source_target_recovered", source_id=self.source_id, **{self.what: target})
 
 
 def _load_cursor(cursor: str | None) -> dict[str, int]:

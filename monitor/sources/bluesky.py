@@ -17,20 +17,11 @@ from pydantic import Field, SecretStr
 
 from .. import registry
 from ..errors import AuthFailedError, ExternalError, PermanentError
-from ..http import raise_for_status
+from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import (
-    MAX_TEXT_CHARS,
-    Watermark,
-    dump_cursor,
-    from_iso,
-    load_cursor,
-    log_backlog_skipped,
-    parse_json,
-    send_capped,
-)
+from .common import MAX_TEXT, Watermark, dump_cursor, from_iso, load_cursor, log_backlog_skipped, parse_json
 
 PROFILE_BATCH = 25
 PROFILE_CACHE_MAX = 5000
@@ -212,7 +203,7 @@ class BlueskySource:
             platform=self.platform,
             id=item["uri"],
             url=f"https://bsky.app/profile/{profile}/post/{rkey}",
-            text=str(record.get("text") or "")[:MAX_TEXT_CHARS],
+            text=str(record.get("text") or "")[:MAX_TEXT],
             author=Author(handle=handle, display_name=str(author.get("displayName") or ""), followers=followers),
             published_at=from_iso(item.get("indexedAt")) or from_iso(record.get("createdAt")),
             engagement=Engagement(likes=_count(item, "likeCount"),

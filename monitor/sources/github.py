@@ -18,11 +18,12 @@ import structlog
 from pydantic import Field, SecretStr, model_validator
 
 from .. import registry
-from ..errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
-from ..http import parse_retry_after, raise_for_status
+from ..errors import AuthFailedError, PermanentError, RateLimitedError
+from ..http import parse_retry_after, raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
+from .common import json_object
 
 log = structlog.get_logger()
 
@@ -139,9 +140,9 @@ class GitHubSource:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
         if self.config.token is not None:
             headers["Authorization"] = f"Bearer {self.config.token.get_secret_value()}"
-        response, body = await _request(self.http, method, url, headers, payload, self.config.max_bytes,
-                                        self.config.timeout)
-        data = _parse_json(body)
+        response, body = await send_capped(self.http, method, url, headers=headers, json=payload,
+                                           max_bytes=self.config.max_bytes, timeout=self.config.timeout)
+        data = json_object(body)
         if response.status_code >= 400:
             self._raise_for_error(response, data or {}, url)
         if data is None:
@@ -164,32 +165,6 @@ class GitHubSource:
         if status == 422:
             raise PermanentError(f"{what} (check 'qualifiers' and the brand keywords)")
         raise_for_status(response, what)
-
-
-async def _request(client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str],
-                   payload: dict[str, Any] | None, max_bytes: int, timeout: float) -> tuple[httpx.Response, bytes]:
-    """Like monitor.http.get_capped, but error bodies are read too: GitHub tells rate limits apart in them."""
-    try:
-        async with client.stream(method, url, headers=headers, json=payload, timeout=timeout) as response:
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PermanentError(f"{url}: response exceeds the {max_bytes}-byte cap")
-                chunks.append(chunk)
-            return response, b"".join(chunks)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"timed out fetching {url}") from exc
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{type(exc).__name__} fetching {url}") from exc
-
-
-def _parse_json(body: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _to_post(source_id: str, item: dict[str, Any]) -> Post:

@@ -22,7 +22,7 @@ from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig, Strict
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import dump_cursor, from_iso, html_to_text, load_cursor, parse_json
+from .common import dump_cursor, from_iso, html_to_text, load_cursor, parse_json
 
 log = structlog.get_logger()
 

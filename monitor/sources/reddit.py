@@ -16,20 +16,11 @@ from pydantic import Field, SecretStr, model_validator
 
 from .. import __version__, registry
 from ..errors import AuthFailedError
-from ..http import raise_for_status
+from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .hacker_news import (
-    MAX_TEXT_CHARS,
-    Watermark,
-    dump_cursor,
-    from_epoch,
-    load_cursor,
-    log_backlog_skipped,
-    parse_json,
-    send_capped,
-)
+from .common import MAX_TEXT, Watermark, dump_cursor, from_epoch, load_cursor, log_backlog_skipped, parse_json
 
 WEB_URL = "https://www.reddit.com"
 MAX_QUERY_CHARS = 400  # Reddit rejects search queries over 512 characters
@@ -192,7 +183,7 @@ class RedditSource:
             id=data["name"],
             url=WEB_URL + permalink if permalink.startswith("/") else permalink,
             title=str(data.get("title") or "") if kind == "t3" else "",
-            text=text[:MAX_TEXT_CHARS],
+            text=text[:MAX_TEXT],
             author=Author(handle="" if author == "[deleted]" else author,
                           display_name="" if author == "[deleted]" else author),
             published_at=from_epoch(data["created_utc"]),

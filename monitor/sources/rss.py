@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -26,15 +25,15 @@ import structlog
 from pydantic import AfterValidator
 
 from .. import registry
-from ..errors import PermanentError, TransientError
+from ..errors import PermanentError
 from ..http import get_capped, redact
 from ..models import Author, Engagement, Post
 from ..settings import SourceConfig
 from .base import FetchResult, SourceState
+from .common import MAX_TEXT, collapse_lines, html_to_text
 
 log = structlog.get_logger()
 
-MAX_TEXT = 20_000
 MAX_TITLE = 1_000
 MAX_ID = 500
 MAX_URL = 2_000
@@ -96,13 +95,7 @@ class FeedSource:
             headers["If-None-Match"] = state.etag
         if state.last_modified:
             headers["If-Modified-Since"] = state.last_modified
-        try:
-            # httpx's timeout applies per read; this bounds the whole exchange (a server that trickles bytes)
-            async with asyncio.timeout(self.timeout):
-                return await get_capped(self.http, self.url, headers=headers, max_bytes=self.max_bytes,
-                                        timeout=self.timeout)
-        except TimeoutError:
-            raise TransientError(f"timed out fetching {redact(self.url)} after {self.timeout:g}s") from None
+        return await get_capped(self.http, self.url, headers=headers, max_bytes=self.max_bytes, timeout=self.timeout)
 
 
 def poll_hint(headers: httpx.Headers, now: float) -> float | None:
@@ -328,52 +321,8 @@ def _safe_url(link: str) -> str:
     return link if parts.scheme in _SAFE_SCHEMES and parts.netloc else ""
 
 
-class _TextExtractor(HTMLParser):
-    """HTML -> text: drops tags and script/style bodies, unescapes entities, breaks lines at block elements."""
-    _BLOCKS = {"p", "br", "div", "li", "ul", "ol", "tr", "table", "blockquote", "pre", "hr", "section",
-               "article", "h1", "h2", "h3", "h4", "h5", "h6", "dd", "dt", "figcaption"}
-    _SKIP = {"script", "style", "template", "noscript", "head"}
-
-    def __init__(self, limit: int):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.size = 0
-        self.limit = limit
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self._SKIP:
-            self.skipping += 1
-        elif tag in self._BLOCKS:
-            self._add("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self._BLOCKS:
-            self._add("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self._add(data)
-
-    def _add(self, text: str) -> None:
-        if self.size < self.limit:
-            self.parts.append(text[: self.limit - self.size])
-            self.size += len(self.parts[-1])
-
-
-def html_to_text(markup: str, limit: int = MAX_TEXT) -> str:
-    parser = _TextExtractor(limit)
-    parser.feed(markup[: limit * 20])  # markup is longer than its text; this bounds the work, not the output
-    parser.close()
-    return "".join(parser.parts)
-
-
 def _plain(value: str, is_html: bool, limit: int) -> str:
-    text = html_to_text(value, limit) if is_html else value
-    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.replace("\r", "\n").split("\n"))
-    return "\n".join(line for line in lines if line)[:limit]
+    return html_to_text(value, limit) if is_html else collapse_lines(value)[:limit]
 
 
 def _is_html(mime: str | None) -> bool:

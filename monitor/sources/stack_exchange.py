@@ -18,14 +18,14 @@ from typing import Any, Literal
 import httpx
 import structlog
 from pydantic import Field, SecretStr
-from selectolax.lexbor import LexborHTMLParser
 
 from .. import registry
 from ..errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
-from ..http import raise_for_status, redact
+from ..http import raise_for_status, redact, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
+from .common import html_to_text, json_object
 
 log = structlog.get_logger()
 
@@ -119,8 +119,9 @@ class StackExchangeSource:
         if self.config.key is not None:
             params["key"] = self.config.key.get_secret_value()
         url = str(httpx.URL(self.config.api_url.rstrip("/") + "/2.3/search/advanced", params=params))
-        response, body = await _get_any_status(self.http, url, self.config.max_bytes, self.config.timeout)
-        data = _parse_json(body)
+        response, body = await send_capped(self.http, "GET", url, max_bytes=self.config.max_bytes,
+                                           timeout=self.config.timeout)
+        data = json_object(body)
         if response.status_code >= 400 or (data is not None and "error_id" in data):
             _raise_api_error(response, data or {}, redact(url))
         if data is None:
@@ -128,32 +129,6 @@ class StackExchangeSource:
         if not isinstance(data.get("items"), list):
             raise PermanentError(f"{redact(url)}: response has no 'items' list")
         return data
-
-
-async def _get_any_status(client: httpx.AsyncClient, url: str, max_bytes: int,
-                          timeout: float) -> tuple[httpx.Response, bytes]:
-    """Like monitor.http.get_capped, but error bodies are read too: the API explains its errors in JSON."""
-    try:
-        async with client.stream("GET", url, timeout=timeout) as response:
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PermanentError(f"{redact(url)}: response exceeds the {max_bytes}-byte cap")
-                chunks.append(chunk)
-            return response, b"".join(chunks)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"timed out fetching {redact(url)}") from exc
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{type(exc).__name__} fetching {redact(url)}") from exc
-
-
-def _parse_json(body: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _raise_api_error(response: httpx.Response, data: dict[str, Any], what: str) -> None:
@@ -198,13 +173,6 @@ def _to_post(source_id: str, site: str, item: dict[str, Any]) -> Post:
              "view_count": _int(item.get("view_count")), "tags": list(item.get("tags") or [])[:20],
              "reputation": _int(owner.get("reputation")), "creation_date": int(created.timestamp())},
     )
-
-
-def html_to_text(markup: str) -> str:
-    if not markup.strip():
-        return ""
-    text = LexborHTMLParser(markup).text(separator=" ")
-    return re.sub(r"\s+", " ", text).strip()[:MAX_TEXT]
 
 
 def _obj(value: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from monitor import registry
 from monitor.registry import PluginContext
 from monitor.settings import BrandConfig
 from monitor.sources.base import SourceState
-from monitor.sources.hacker_news import from_iso
+from monitor.sources.common import from_iso
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"recorded fixtures not found at {FIXTURES}")

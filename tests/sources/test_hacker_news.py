@@ -18,7 +18,8 @@ from monitor.errors import PermanentError, RateLimitedError, TransientError
 from monitor.registry import PluginContext
 from monitor.settings import BrandConfig
 from monitor.sources.base import SourceState
-from monitor.sources.hacker_news import HackerNewsConfig, Watermark, html_to_text
+from monitor.sources.common import Watermark, html_to_text
+from monitor.sources.hacker_news import HackerNewsConfig
 
 DATA = Path(__file__).parent / "social_data"
 NOW = 1795166000.0  # 2026-11-20T09:13:20Z, shortly after the sample items

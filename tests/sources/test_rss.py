@@ -17,7 +17,8 @@ from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, Tr
 from monitor.http import make_client
 from monitor.settings import BrandConfig, parse_settings
 from monitor.sources.base import FetchResult, SourceState
-from monitor.sources.rss import MAX_TEXT, FeedSource, RssConfig, html_to_text, make_rss, poll_hint
+from monitor.sources.common import MAX_TEXT, html_to_text
+from monitor.sources.rss import FeedSource, RssConfig, make_rss, poll_hint
 
 DATA = Path(__file__).parent / "data"
 RSS = "application/rss+xml"
@@ -174,7 +175,7 @@ async def test_an_empty_but_valid_feed_is_not_an_error(http, client):
 
 
 def test_html_to_text_caps_and_unescapes():
-    assert html_to_text("<p>a&amp;b &lt;c&gt; &eacute;</p><style>p{}</style>") == "\na&b <c> é\n"
+    assert html_to_text("<p>a&amp;b &lt;c&gt; &eacute;</p><style>p{}</style>") == "a&b <c> é"
     assert len(html_to_text("<p>" + "word " * 10_000 + "</p>" * 3)) <= MAX_TEXT + 10
 
 

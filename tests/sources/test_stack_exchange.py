@@ -80,8 +80,8 @@ async def test_maps_fields_and_queries_each_site_and_term(httpserver, client):
     assert post.id == "stackoverflow:79900002" and post.platform == "stack_exchange"
     assert post.url == "https://stackoverflow.com/questions/79900002/acme-sdk-login-fails-with-401"
     assert post.title == 'Acme SDK login fails with 401 "invalid grant"'
-    assert post.text == ("Since this morning the Acme SDK refuses my token: AcmeError: 401 invalid_grant"
-                         " Anyone else? <script> is not the cause.")
+    assert post.text == ("Since this morning the Acme SDK refuses my token:\nAcmeError: 401 invalid_grant\n"
+                         "Anyone else? <script> is not the cause.")
     assert post.published_at == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
     assert (post.author.display_name, post.author.handle) == ("Jörg Example", "7700001")
     assert (post.engagement.likes, post.engagement.replies) == (2, 0)
