@@ -8,7 +8,6 @@ from monitor.errors import AuthFailedError, RateLimitedError, TransientError
 from monitor.polling import Poller, after_failure
 from monitor.settings import PollingConfig, SourceConfig, parse_settings
 from monitor.sources.base import FetchResult, SourceState
-from monitor.store import Store
 from tests.factories import make_post
 
 POLLING = PollingConfig(backoff_max="1h", park_after=3, parked_retry="6h")
@@ -27,14 +26,6 @@ class ScriptedSource:
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def make_poller(store, clock=lambda: 1000.0):

@@ -1,6 +1,5 @@
 import asyncio
 
-import pytest
 from structlog.testing import capture_logs
 
 from monitor.delivery.worker import DeliveryWorker, Destination
@@ -8,7 +7,6 @@ from monitor.errors import AuthFailedError, RateLimitedError, TransientError
 from monitor.models import Delivery, Send
 from monitor.settings import DeliveryConfig, NotifierConfig
 from monitor.sources.base import SourceState
-from monitor.store import Store
 from tests.factories import make_alert, make_post
 
 
@@ -33,14 +31,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
-    s.migrate()
-    yield s
-    s.close()
 
 
 def queue(store, n=1, destinations=("team",), now=1000.0):

@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import ValidationError
 from werkzeug import Request, Response
@@ -116,17 +115,6 @@ class FakePDS:
         return Response(json.dumps(body), content_type=JSON, headers={
             "RateLimit-Limit": "3000", "RateLimit-Remaining": "2990", "RateLimit-Reset": "1795166300",
             "RateLimit-Policy": "3000;w=300"})
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def make_source(client, server, pds: FakePDS, password="app-pass-1234", brands=ACME,

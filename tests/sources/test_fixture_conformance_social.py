@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from werkzeug import Request, Response
 
@@ -63,17 +62,6 @@ def serve_file(folder: str, name: str) -> Callable[[Request], Response]:
 
 def serve_json(value) -> Callable[[Request], Response]:
     return lambda _request: Response(json.dumps(value), content_type="application/json")
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def build(kind: str, server, client, replay: Replay, brand: str, **options):

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
@@ -53,17 +52,6 @@ def _item(n: int, ts: int, title: str = "Acme news") -> dict:
             "url": None, "author": f"user{n}", "points": n, "story_text": None, "comment_text": None,
             "num_comments": 0, "created_at_i": ts, "_tags": ["story", f"author_user{n}", f"story_{n}"],
             "objectID": str(n)}
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def make_source(client, server, brands=("Acme",), **options):

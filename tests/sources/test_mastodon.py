@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
@@ -89,17 +88,6 @@ class FakeFediverse:
     def __call__(self, request: Request) -> Response:
         name, _, rest = request.path.lstrip("/").partition("/")
         return self.instances[name].handle(request, "/" + rest)
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def make_source(client, server, fediverse: FakeFediverse, tokens=None, brands=ACME,

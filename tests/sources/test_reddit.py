@@ -7,7 +7,6 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import ValidationError
 from werkzeug import Request, Response
@@ -89,17 +88,6 @@ def _thing(n: int, ts: float, sub: str = "acme") -> dict:
                                    "name": f"t3_x{n}", "id": f"x{n}", "score": n, "is_self": True,
                                    "author": f"u{n}", "num_comments": 0, "over_18": False,
                                    "permalink": f"/r/{sub}/comments/x{n}/acme_thing/", "created_utc": ts}}
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-async def client():
-    async with httpx.AsyncClient() as c:
-        yield c
 
 
 def serve(httpserver, fake: FakeReddit) -> None:

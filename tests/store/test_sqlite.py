@@ -8,14 +8,6 @@ from monitor.store import Store
 from tests.factories import make_alert, make_post
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state.db")
-    s.migrate()
-    yield s
-    s.close()
-
-
 def ingest(store, posts, destinations=("team",), now=100.0, state=None):
     alerts = [(make_alert(p), dict.fromkeys(destinations, Send())) for p in posts]
     return store.ingest(state or SourceState("feed", cursor="c1"), posts, alerts, now)
