@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Annotated, Any, Literal
 
 import structlog
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from .. import registry
 from ..errors import TransientError
@@ -62,11 +62,11 @@ class AppriseConfig(NotifierConfig):
         load_apprise()
         return data
 
-    @field_validator("urls")
-    @classmethod
-    def _supported(cls, urls: list[SecretStr]) -> list[SecretStr]:
+    @model_validator(mode="after")
+    def _supported(self) -> AppriseConfig:
+        # an "after" model check: pydantic then shows the model (URLs masked) as the input, not the raw URL
         apprise = load_apprise()
-        for i, url in enumerate(urls):
+        for i, url in enumerate(self.urls):
             plugin = _quietly(lambda: apprise.Apprise.instantiate(url.get_secret_value()))
             # never echo the URL: it carries credentials
             if plugin is None:
@@ -75,7 +75,7 @@ class AppriseConfig(NotifierConfig):
             if native:
                 raise ValueError(f"urls[{i}]: use the native '{native}' notifier for this service; through Apprise "
                                  "untrusted text can ping people or the alert can be lost")
-        return urls
+        return self
 
 
 def _quietly(build: Any) -> Any:
