@@ -12,6 +12,7 @@ import asyncio
 import importlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import fields, replace
 from types import ModuleType
 from typing import Annotated, Any, Literal
@@ -67,7 +68,7 @@ class AppriseConfig(NotifierConfig):
         # an "after" model check: pydantic then shows the model (URLs masked) as the input, not the raw URL
         apprise = load_apprise()
         for i, url in enumerate(self.urls):
-            plugin = _quietly(lambda: apprise.Apprise.instantiate(url.get_secret_value()))
+            plugin = _quietly(apprise.Apprise.instantiate, url.get_secret_value())
             # never echo the URL: it carries credentials
             if plugin is None:
                 raise ValueError(f"urls[{i}]: not a URL Apprise understands (see its wiki for the service's format)")
@@ -78,12 +79,12 @@ class AppriseConfig(NotifierConfig):
         return self
 
 
-def _quietly(build: Any) -> Any:
+def _quietly(build: Callable[[str], Any], url: str) -> Any:
     """Apprise logs a rejected URL half-masked at ERROR; a config check must not print credentials."""
     logger = logging.getLogger("apprise")
     before, logger.disabled = logger.disabled, True
     try:
-        return build()
+        return build(url)
     finally:
         logger.disabled = before
 
@@ -99,7 +100,7 @@ def render(alert: Alert, title_prefix: str = "") -> tuple[str, str]:
 
 def disarm(v: AlertView) -> AlertView:
     """Every text field with `@`/`<` broken; the link keeps working with `@` percent-encoded instead."""
-    changes = {f.name: break_mentions(getattr(v, f.name)) for f in fields(v)
+    changes: dict[str, Any] = {f.name: break_mentions(getattr(v, f.name)) for f in fields(v)
                if f.name != "url" and isinstance(getattr(v, f.name), str)}
     return replace(v, **changes, url=v.url.replace("@", "%40"))
 
@@ -135,7 +136,7 @@ class AppriseNotifier:
             results = await asyncio.wait_for(
                 asyncio.gather(*(asyncio.to_thread(self._notify, i, title, body, kind) for i in pending)),
                 self._config.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # the threads run on; a late success is not recorded, so a retry may repeat it (documented)
             raise TransientError(f"{self._what}: timed out after {self._config.timeout:g}s") from None
         failed = [i for i, ok in zip(pending, results) if not ok]

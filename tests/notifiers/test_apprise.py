@@ -15,10 +15,10 @@ from tests.servers.ports import unavailable
 if importlib.util.find_spec("apprise") is None:
     unavailable("the apprise package is not installed (pip install 'brand-monitor[apprise]')")
 
-from monitor.errors import ConfigError, TransientError  # noqa: E402
-from monitor.notifiers.apprise import MAX_BODY, MISSING, AppriseConfig, make_apprise  # noqa: E402
-from monitor.settings import parse_settings  # noqa: E402
-from tests.notifiers.notifier_fakes import MENTION_TOKENS  # noqa: E402
+from monitor.errors import ConfigError, TransientError
+from monitor.notifiers.apprise import MAX_BODY, MISSING, AppriseConfig, make_apprise
+from monitor.settings import parse_settings
+from tests.notifiers.notifier_fakes import MENTION_TOKENS
 
 USER, PASSWORD = "bmuser", "S3cretPassw0rdXYZ"
 
