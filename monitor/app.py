@@ -65,7 +65,8 @@ class Daemon:
         self.http = make_client(per_host=settings.polling.per_host)
         self.components = build_components(settings, self.http)
         self.worker = DeliveryWorker(self.store, self.components.destinations, settings.delivery)
-        self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake)
+        self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
+                             incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()
@@ -128,6 +129,7 @@ class Daemon:
             self.settings, self.components = settings, components
             self.poller.pipeline = components.pipeline
             self.poller.polling = settings.polling
+            self.poller.incidents = settings.incidents
             await self.worker.replace_destinations(components.destinations)
             self.worker.config = settings.delivery
             self.scheduler.remove_all_jobs()
@@ -203,7 +205,7 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
             await store.run(store.migrate)
             await store.run(store.recover_in_flight)
             worker = DeliveryWorker(store, components.destinations, settings.delivery)
-            poller = Poller(store, components.pipeline, settings.polling)
+            poller = Poller(store, components.pipeline, settings.polling, incidents=settings.incidents)
             reports = await asyncio.gather(*(poller.poll(sid, src, cfg)
                                              for sid, (src, cfg) in components.sources.items()))
             for report in reports:

@@ -17,7 +17,8 @@ import structlog
 from .backoff import backoff_delay
 from .errors import AuthFailedError, ExternalError, RateLimitedError, TransientError
 from .pipeline import Pipeline
-from .settings import PollingConfig, SourceConfig
+from .routing.incidents import Incident, absorb, incident_key
+from .settings import IncidentConfig, PollingConfig, SourceConfig
 from .sources.base import FetchResult, Source, SourceState
 from .store import Store
 
@@ -64,10 +65,12 @@ def describe(exc: Exception) -> str:
 
 class Poller:
     def __init__(self, store: Store, pipeline: Pipeline, polling: PollingConfig,
-                 on_queued: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.time):
+                 on_queued: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.time,
+                 incidents: IncidentConfig = IncidentConfig()):
         self.store = store
         self.pipeline = pipeline
         self.polling = polling
+        self.incidents = incidents
         self.on_queued = on_queued
         self.clock = clock
         self.grace = 10.0
@@ -98,8 +101,10 @@ class Poller:
                 log.exception("post_processing_failed", source_id=state.source_id, post_id=post.id, url=post.url)
                 continue
             alerts += [(o.alert, o.routing.deliveries if o.routing else {}) for o in outcomes]
+        alerts, incidents = await self._fold_incidents(alerts, now)
         new_state = after_success(state, result, now)
-        queued = await self.store.run(self.store.ingest, new_state, fresh, alerts, now)
+        notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]
+        queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
         if queued:
             self.on_queued()
         if state.error_count:
@@ -108,6 +113,18 @@ class Poller:
                  alerts=len(alerts), queued=queued, not_modified=result.not_modified)
         return PollReport(state.source_id, True, len(result.posts), len(fresh), len(alerts), queued,
                           next_poll_at=new_state.next_poll_at)
+
+    async def _fold_incidents(self, alerts: list, now: float) -> tuple[list, list[Incident]]:
+        keys = {key for alert, _ in alerts if (key := incident_key(alert))}
+        if not keys or not self.incidents.enabled:
+            return alerts, []
+        open_incidents, reports = await self.store.run(self.store.incident_context, keys,
+                                                       now - self.incidents.window)
+        alerts, changed = absorb(alerts, open_incidents, reports, self.incidents, now)
+        for incident in changed:
+            log.info("incident_updated", brand=incident.brand, category=incident.category, incident_id=incident.id,
+                     reports=incident.members)
+        return alerts, changed
 
     async def _failed(self, state: SourceState, exc: Exception, config: SourceConfig) -> PollReport:
         if isinstance(exc, TimeoutError):

@@ -215,6 +215,16 @@ class TriageSettings(Strict):
         return {**_CATEGORY_POINTS, **value} if isinstance(value, dict) else value
 
 
+class IncidentConfig(Strict):
+    """Several similar negative reports within `window` become one incident alert."""
+    enabled: bool = True
+    window: Duration = 1800.0
+    threshold: int = Field(default=3, ge=2)
+    similarity: float = Field(default=0.1, ge=0, le=1)  # Jaccard of content words with an earlier report
+    critical_at: int = Field(default=10, ge=2)
+    respond_within: Duration = 900.0
+
+
 class StoreConfig(Strict):
     path: str | None = None
 
@@ -254,6 +264,7 @@ class Settings(Strict):
     routes: list[RouteConfig] = []
     mutes: list[MuteConfig] = []
     triage: TriageSettings = TriageSettings()
+    incidents: IncidentConfig = IncidentConfig()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     log: LogConfig = LogConfig()

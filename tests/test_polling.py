@@ -139,3 +139,17 @@ async def test_author_history_counts_earlier_alerts_on_any_source(store):
     assert alerts[1].author_history.mentions == 1
     assert alerts[1].author_history.complaints == (alerts[0].assessment.category in ("complaint", "outage"))
     assert "History: 1 earlier mention(s)" in plain_text(view(alerts[1]))
+
+
+async def test_a_burst_of_similar_complaints_becomes_one_incident(store):
+    poller, _ = make_poller(store)
+    posts = [make_post(i, text=f"Acme is down, cannot log in ({i})") for i in range(1, 7)]
+    await poller.poll("feed", ScriptedSource(FetchResult(posts=posts[:2])), CONFIG)
+    await poller.poll("feed", ScriptedSource(FetchResult(posts=posts[2:])), CONFIG)
+    sent = []
+    while row := store.claim("team", 9999.0, 60):
+        sent.append(row.alert())
+    titles = [a.mention.post.title or a.mention.post.text for a in sent]
+    assert len(titles) == 4, titles        # two reports, the incident at the third, one update when it doubled
+    assert titles[2].startswith("Incident: 3 people report Acme outage")
+    assert titles[3].startswith("Incident (update): 6 people report Acme outage")

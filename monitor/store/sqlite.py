@@ -11,7 +11,7 @@ import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from ..models import Alert, AuthorHistory, Post, Send
+from ..routing.incidents import Incident, Report, report_words
 from ..sources.base import SourceState
 
 T = TypeVar("T")
@@ -162,10 +163,10 @@ class Store:
         return list(fresh.values())
 
     def ingest(self, state: SourceState, posts: list[Post], alerts: list[tuple[Alert, dict[str, Send]]],
-               now: float) -> int:
+               now: float, incidents: Sequence[Incident] = ()) -> int:
         """One transaction: the posts, their mentions and alerts, one outbox row per destination (due at the
-        given time, or now), the new source state. A post another source stored meanwhile is skipped with its
-        alerts. Returns the number of outbox rows written."""
+        given time, or now), the incidents they changed, the new source state. A post another source stored
+        meanwhile is skipped with its alerts. Returns the number of outbox rows written."""
         queued = 0
         with self._write() as conn:
             stored = set()
@@ -179,8 +180,29 @@ class Store:
             for alert, destinations in alerts:
                 if alert.mention.post.dedup_key in stored:
                     queued += _insert_alert(conn, alert, destinations, now)
+            for incident in incidents:
+                _upsert_incident(conn, incident)
             _upsert_state(conn, state)
         return queued
+
+    def incident_context(self, keys: set[tuple[str, str]], since: float
+                         ) -> tuple[dict[tuple[str, str], Incident], dict[tuple[str, str], list[Report]]]:
+        """For (brand, category) keys: the incidents still open (updated since `since`) and the recent
+        reports (negative alerts since `since`) that may join with a new one to open an incident."""
+        incidents: dict[tuple[str, str], Incident] = {}
+        reports: dict[tuple[str, str], list[Report]] = {}
+        for brand, category in keys:
+            row = self._conn.execute("SELECT * FROM incident WHERE brand=? AND category=? AND updated_at>=?"
+                                     " ORDER BY updated_at DESC LIMIT 1", (brand, category, since)).fetchone()
+            if row is not None:
+                incidents[(brand, category)] = Incident(**{**dict(row), "destinations": tuple(json.loads(row["destinations"]))})
+                continue
+            rows = self._conn.execute("SELECT id, created_at, payload FROM alert WHERE brand=? AND category=?"
+                                      " AND sentiment='negative' AND created_at>=? ORDER BY created_at DESC LIMIT 200",
+                                      (brand, category, since))
+            reports[(brand, category)] = [Report(r["id"], r["created_at"], report_words(Alert.from_dict(json.loads(r["payload"]))))
+                                          for r in rows if not r["id"].startswith("incident-")]
+        return incidents, reports
 
     def author_history(self, handles: list[str]) -> dict[str, AuthorHistory]:
         """Earlier alerts per author handle (complaints = complaint or outage), for the handles given."""
@@ -267,12 +289,6 @@ class Store:
             conn.execute("UPDATE outbox SET status='pending', attempts=attempts-1, lease_until=NULL"
                          f" WHERE id IN ({_marks(row)}) AND lease_token=? AND status='sending'", (*row.ids, row.lease_token))
 
-    def requeue_dead(self, notifier_id: str | None, now: float) -> int:
-        with self._write() as conn:
-            cur = conn.execute("UPDATE outbox SET status='pending', attempts=0, next_attempt_at=?"
-                               " WHERE status='dead' AND (? IS NULL OR notifier_id=?)", (now, notifier_id, notifier_id))
-        return cur.rowcount
-
     # -- reporting ------------------------------------------------------------------------------------------
 
     def outbox_counts(self) -> dict[str, dict[str, int]]:
@@ -296,6 +312,15 @@ class Store:
         with self._write() as conn:
             cur = conn.execute("UPDATE alert SET acked_at=? WHERE id=? AND acked_at IS NULL", (now, alert_id))
         return cur.rowcount == 1
+
+
+def _upsert_incident(conn: sqlite3.Connection, incident: Incident) -> None:
+    conn.execute(
+        "INSERT INTO incident (id, brand, category, opened_at, updated_at, members, notified_members, language,"
+        " destinations) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET updated_at=excluded.updated_at,"
+        " members=MAX(members, excluded.members), notified_members=MAX(notified_members, excluded.notified_members)",
+        (incident.id, incident.brand, incident.category, incident.opened_at, incident.updated_at, incident.members,
+         incident.notified_members, incident.language, json.dumps(list(incident.destinations))))
 
 
 def _state_from_row(row: sqlite3.Row) -> SourceState:

@@ -26,6 +26,7 @@ notifiers:
 routes:
   - {{name: all, notify: [hook]}}
 log: {{level: info, format: json}}
+incidents: {{enabled: false}}   # these tests count individual deliveries
 """
 
 
