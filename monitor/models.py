@@ -111,11 +111,14 @@ class Alert:
     created_at: datetime
     reply: str = ""
     author_history: AuthorHistory = field(default_factory=AuthorHistory)
+    thread: str = ""               # alerts sharing a thread (an incident's notices) are grouped where possible
+    thread_parent: str = ""        # set at send time: this destination's id of the thread's first message
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; the outbox stores it so a restart can deliver without re-running the pipeline."""
         data = asdict(self)
         data["mention"]["post"].pop("raw")
+        data.pop("thread_parent")
         return _isoformat_datetimes(data)
 
     @classmethod
@@ -133,7 +136,8 @@ class Alert:
         assessment = Assessment(**{**a, "reasons": tuple(a["reasons"])})
         return cls(id=data["id"], mention=mention, assessment=assessment, routes=tuple(data["routes"]),
                    respond_by=_parse_time(data["respond_by"]), created_at=_parse_time(data["created_at"]),
-                   reply=data["reply"], author_history=AuthorHistory(**data.get("author_history", {})))
+                   reply=data["reply"], author_history=AuthorHistory(**data.get("author_history", {})),
+                   thread=data.get("thread", ""))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -129,9 +129,13 @@ class DeliveryWorker:
         if now - row.created_at > cfg.max_age:
             await self._dead(row, cfg, f"not delivered within max_age ({cfg.max_age:.0f}s)")
             return False, 0.0
+        alert = row.alert()
+        if alert.thread:
+            parent = await self.store.run(self.store.thread_parent, notifier_id, alert.thread)
+            alert = replace(alert, thread_parent=parent or "")
         try:
             async with asyncio.timeout(cfg.timeout + 5):
-                delivery = await destination.notifier.send(row.alert(), row.idempotency_key)
+                delivery = await destination.notifier.send(alert, row.idempotency_key)
         except asyncio.CancelledError:
             await self.store.run(self.store.release, row)
             raise

@@ -119,6 +119,8 @@ class SlackApiNotifier:
         payload = {**message(alert), "channel": self._config.channel,
                    "metadata": {"event_type": "brand_alert",
                                 "event_payload": {"alert_id": alert.id, "idempotency_key": idempotency_key}}}
+        if alert.thread_parent:  # an incident's update goes into the thread of its first notice
+            payload["thread_ts"] = alert.thread_parent
         response = await post(self._http, self._config.api_url.rstrip("/") + "/chat.postMessage",
                               content=encode_json(payload), what=self._what, timeout=self._config.timeout,
                               headers={"Authorization": f"Bearer {self._config.token.get_secret_value()}",

@@ -109,7 +109,7 @@ def incident_alert(incident: Incident, latest: list[Alert], config: IncidentConf
                             reasons=(f"{incident.members} similar reports within {config.window / 60:.0f} min",))
     return Alert(id=f"incident-{incident.id}-{incident.members}", mention=mention, assessment=assessment,
                  routes=("incident",), respond_by=now + timedelta(seconds=config.respond_within), created_at=now,
-                 reply=status_update(incident))
+                 reply=status_update(incident), thread=f"incident:{incident.id}")
 
 
 def status_update(incident: Incident) -> str:

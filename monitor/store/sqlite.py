@@ -247,6 +247,14 @@ class Store:
                          created_at=min(r["created_at"] for r in rows), payloads=tuple(payloads),
                          batch=first["batch"])
 
+    def thread_parent(self, notifier_id: str, thread: str) -> str | None:
+        """This destination's id (e.g. Slack ts) of the first delivered message of a thread."""
+        row = self._conn.execute(
+            "SELECT d.remote_id FROM alert a JOIN outbox o ON o.alert_id=a.id JOIN delivery d ON d.outbox_id=o.id"
+            " WHERE a.thread=? AND o.notifier_id=? AND d.outcome='sent' AND d.remote_id IS NOT NULL"
+            " ORDER BY d.at LIMIT 1", (thread, notifier_id)).fetchone()
+        return row[0] if row else None
+
     def next_due_at(self, notifier_id: str) -> float | None:
         return self._conn.execute(
             "SELECT MIN(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM outbox"
@@ -350,10 +358,10 @@ def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str
         return 0
     conn.execute(
         "INSERT INTO alert (id, mention_id, brand, severity, sentiment, category, language, author, respond_by,"
-        " created_at, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+        " created_at, payload, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
         (alert.id, cur.lastrowid, mention.brand, assessment.severity, assessment.sentiment, assessment.category,
          assessment.language, mention.post.author.handle, alert.respond_by.timestamp(), now,
-         json.dumps(alert.to_dict(), ensure_ascii=False)))
+         json.dumps(alert.to_dict(), ensure_ascii=False), alert.thread or None))
     return sum(_queue(conn, alert.id, dest, now, send) for dest, send in destinations.items())
 
 

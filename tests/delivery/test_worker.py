@@ -188,3 +188,19 @@ def test_digest_alert_lists_every_alert():
     digest = digest_alert(alerts, datetime(2026, 11, 25, tzinfo=timezone.utc))
     assert digest.mention.post.title == "Digest: 3 mention(s) of Acme (3 outage)"
     assert digest.mention.post.text.count("\n") == 2 and "Acme problem 3" in digest.mention.post.text
+
+
+async def test_alerts_of_one_thread_reach_the_notifier_with_the_first_messages_id(store):
+    from dataclasses import replace as dc_replace
+
+    class Threaded(ScriptedNotifier):
+        async def send(self, alert, idempotency_key):
+            self.sent.append((alert.id, alert.thread_parent))
+            return Delivery(notifier_id="x", alert_id=alert.id, remote_id=f"ts-{len(self.sent)}")
+
+    notifier = Threaded()
+    posts = [make_post(i) for i in (1, 2)]
+    alerts = [dc_replace(make_alert(p), thread="incident:abc") for p in posts]
+    store.ingest(SourceState("feed"), posts, [(a, {"team": Send()}) for a in alerts], 1000.0)
+    await worker(store, Clock(), team=(notifier, cfg())).flush()
+    assert notifier.sent == [(alerts[0].id, ""), (alerts[1].id, "ts-1")]

@@ -177,3 +177,12 @@ def test_webhook_url_file_twin(tmp_path):
 def test_payload_is_json_serialisable_with_unicode(alert):
     from monitor.notifiers.slack import message
     assert "🔴" in json.dumps(message(alert), ensure_ascii=False)
+
+
+async def test_web_api_posts_an_incident_update_into_its_thread(httpserver, api, ctx, alert):
+    import dataclasses
+    notifier = api_notifier(httpserver, ctx)
+    await notifier.send(alert, "key-1")
+    await notifier.send(dataclasses.replace(alert, thread="incident:x", thread_parent="1700000000.000100"), "key-2")
+    assert "thread_ts" not in api.bodies[0]
+    assert api.bodies[1]["thread_ts"] == "1700000000.000100"

@@ -12,3 +12,7 @@ CREATE TABLE incident (
 );
 CREATE INDEX incident_recent ON incident(brand, category, updated_at);
 CREATE INDEX alert_recent ON alert(brand, category, created_at);
+
+-- Alerts that belong together (an incident's notices): a chat that supports threads groups them.
+ALTER TABLE alert ADD COLUMN thread TEXT;
+CREATE INDEX alert_thread ON alert(thread);
