@@ -316,10 +316,27 @@ class Store:
                                  (now,)).fetchone()
         return {"open": row[0], "late": row[1] or 0}
 
-    def ack(self, alert_id: str, now: float) -> bool:
+    def ack(self, alert_id: str, now: float, by: str = "cli") -> bool:
+        """Acknowledge an alert (stops its escalation); False when unknown or already acknowledged."""
         with self._write() as conn:
-            cur = conn.execute("UPDATE alert SET acked_at=? WHERE id=? AND acked_at IS NULL", (now, alert_id))
+            cur = conn.execute("UPDATE alert SET acked_at=?, acked_by=? WHERE id=? AND acked_at IS NULL",
+                               (now, by, alert_id))
         return cur.rowcount == 1
+
+    def open_deliveries(self, notifier_id: str, since: float) -> list[tuple[str, str]]:
+        """(alert id, remote message id) of alerts delivered to this destination since `since` and not yet
+        acknowledged: what an acknowledgement listener watches for reactions or button presses."""
+        return [(r[0], r[1]) for r in self._conn.execute(
+            "SELECT a.id, d.remote_id FROM alert a JOIN outbox o ON o.alert_id=a.id JOIN delivery d ON d.outbox_id=o.id"
+            " WHERE o.notifier_id=? AND d.outcome='sent' AND d.remote_id IS NOT NULL AND a.acked_at IS NULL"
+            " AND d.at>=? ORDER BY d.at", (notifier_id, since))]
+
+    def alert_for_remote_id(self, notifier_id: str, remote_id: str) -> str | None:
+        """The alert a destination's message id belongs to (e.g. the Matrix event a reaction points at)."""
+        row = self._conn.execute(
+            "SELECT o.alert_id FROM delivery d JOIN outbox o ON o.id=d.outbox_id"
+            " WHERE o.notifier_id=? AND d.remote_id=? AND d.outcome='sent' LIMIT 1", (notifier_id, remote_id)).fetchone()
+        return row[0] if row else None
 
 
 def _upsert_incident(conn: sqlite3.Connection, incident: Incident) -> None:

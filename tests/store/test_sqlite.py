@@ -16,8 +16,8 @@ def ingest(store, posts, destinations=("team",), now=100.0, state=None):
 def test_settings_and_migrations(store, tmp_path):
     assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.migrate() == 3
-    assert store.migrate() == 3  # idempotent
+    assert store.migrate() == 4
+    assert store.migrate() == 4  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
@@ -99,3 +99,15 @@ def test_readonly_store_cannot_write(store, tmp_path):
     with pytest.raises(sqlite3.OperationalError):
         reader.ack("x", 1.0)
     reader.close()
+
+
+def test_acknowledgement_lookups_by_remote_message_id(store):
+    ingest(store, [make_post(1), make_post(2)])
+    first, second = store.claim("team", 100.0, 60), store.claim("team", 100.0, 60)
+    store.mark_sent(first, 101.0, 200, "$event1")
+    store.mark_sent(second, 102.0, 200, "$event2")
+    assert store.open_deliveries("team", since=0.0) == [(first.alert_id, "$event1"), (second.alert_id, "$event2")]
+    assert store.alert_for_remote_id("team", "$event2") == second.alert_id
+    assert store.ack(second.alert_id, 103.0, by="matrix:@ana:example.org")
+    assert store.open_deliveries("team", since=0.0) == [(first.alert_id, "$event1")]
+    assert store.alert_for_remote_id("team", "$nope") is None
