@@ -22,12 +22,14 @@ from .matching import Matcher
 from .pipeline import Pipeline
 from .polling import Poller, PollReport
 from .registry import PluginContext
+from .routing.escalation import escalate_due
 from .runtime import systemd
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
 from .store import Store
 
 log = structlog.get_logger()
+ESCALATION_TICK = 30.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Daemon:
         if recovered:
             log.warning("in_flight_recovered", alerts=recovered)
         await self._schedule_all()
+        self.scheduler.add_job(self._escalation_job, IntervalTrigger(seconds=ESCALATION_TICK), id="escalation",
+                               coalesce=True, max_instances=1)
         self.scheduler.start()
         self.worker.start()
         log.info("daemon_started", store=str(self.store.path), schema=version,
@@ -132,7 +136,9 @@ class Daemon:
             self.poller.incidents = settings.incidents
             await self.worker.replace_destinations(components.destinations)
             self.worker.config = settings.delivery
-            self.scheduler.remove_all_jobs()
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("poll:"):
+                    job.remove()
             await self._schedule_all()
             log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
         systemd.notify_ready(self._status_line())
@@ -149,7 +155,7 @@ class Daemon:
             due = now if state is None or state.parked else max(now, state.next_poll_at)
             self.scheduler.add_job(
                 self._poll_job, IntervalTrigger(seconds=cfg.every, jitter=_jitter(cfg)), args=[source_id],
-                id=source_id, next_run_time=datetime.fromtimestamp(due, timezone.utc),
+                id=f"poll:{source_id}", next_run_time=datetime.fromtimestamp(due, timezone.utc),
                 coalesce=True, max_instances=1, misfire_grace_time=None)
 
     async def _poll_job(self, source_id: str) -> None:
@@ -165,9 +171,16 @@ class Daemon:
         finally:
             self._polls.discard(task)
 
+    async def _escalation_job(self) -> None:
+        try:
+            if await escalate_due(self.store, self.settings.routes, time.time()):
+                self.worker.wake()
+        except Exception:
+            log.exception("escalation_failed")
+
     def _defer_if_needed(self, source_id: str, report: PollReport) -> None:
         """Backoff, parking and server-requested delays push the next run past the regular interval."""
-        job = self.scheduler.get_job(source_id)
+        job = self.scheduler.get_job(f"poll:{source_id}")
         if job is None or report.next_poll_at is None:
             return
         wanted = datetime.fromtimestamp(report.next_poll_at, timezone.utc)

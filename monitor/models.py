@@ -113,12 +113,14 @@ class Alert:
     author_history: AuthorHistory = field(default_factory=AuthorHistory)
     thread: str = ""               # alerts sharing a thread (an incident's notices) are grouped where possible
     thread_parent: str = ""        # set at send time: this destination's id of the thread's first message
+    escalation: str = ""           # set at send time for an escalation, e.g. "not acknowledged after 30m"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; the outbox stores it so a restart can deliver without re-running the pipeline."""
         data = asdict(self)
         data["mention"]["post"].pop("raw")
         data.pop("thread_parent")
+        data.pop("escalation")
         return _isoformat_datetimes(data)
 
     @classmethod

@@ -151,6 +151,14 @@ class QuietHours(Strict):
         return value
 
 
+class EscalateConfig(Strict):
+    """Not acknowledged `after` this long: notify these too; again every `repeat`, at most `max` times."""
+    after: Duration
+    notify: Annotated[list[str], BeforeValidator(_as_list)] = Field(min_length=1)
+    repeat: Duration | None = None
+    max: int = Field(default=3, ge=1)
+
+
 class RouteConfig(Strict):
     name: str = Field(min_length=1)
     when: RouteWhen = RouteWhen()
@@ -158,6 +166,7 @@ class RouteConfig(Strict):
     respond_within: Duration = 3600.0
     quiet_hours: QuietHours | None = None
     digest: Annotated[str, BeforeValidator(_digest_schedule)] | None = None
+    escalate: EscalateConfig | None = None
     stop: bool = False
 
 
@@ -364,6 +373,10 @@ def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
         for j, target in enumerate(route.notify):
             if target not in settings.notifiers:
                 problems.append((("routes", i, "notify", j), _unknown("notifier", target, settings.notifiers)))
+        for j, target in enumerate(route.escalate.notify if route.escalate else []):
+            if target not in settings.notifiers:
+                problems.append((("routes", i, "escalate", "notify", j),
+                                 _unknown("notifier", target, settings.notifiers)))
         for j, brand in enumerate(route.when.brand):
             if brand not in brands:
                 problems.append((("routes", i, "when", "brand", j), _unknown("brand", brand, brands)))

@@ -1,4 +1,4 @@
-"""Telegram Bot API `sendMessage` with parse_mode=HTML and an "Open post" URL button.
+"""Telegram Bot API `sendMessage` with parse_mode=HTML, an "Open post" URL button and an "Acknowledge" button.
 
 Every untrusted string is HTML-escaped (an unescaped `<` makes Telegram reject the whole message) and `@` is
 followed by a word joiner so `@username` notifies nobody. The text is kept within 4096 characters as Telegram
@@ -23,6 +23,8 @@ from .format import BUDGETS, AlertView, fit, one_line, safe_url
 from .format import escape_telegram_html as esc
 
 MAX_CHARS = 4096
+ACK_PREFIX = "ack:"          # callback_data of the Acknowledge button: "ack:<alert id>" (monitor.acks reads it)
+MAX_CALLBACK_DATA = 64       # bytes, Telegram's limit
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -64,10 +66,24 @@ def message(alert: Alert, chat_id: int | str, silent: bool = False) -> dict[str,
     text = fit(alert, html_text, visible_length, MAX_CHARS, budgets=((2500, 800), *BUDGETS[1:]))
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML",
                                "link_preview_options": {"is_disabled": True}, "disable_notification": silent}
+    buttons: list[dict[str, str]] = []
     url = safe_url(alert.mention.post.url)
     if url:
-        payload["reply_markup"] = {"inline_keyboard": [[{"text": "Open post", "url": url}]]}
+        buttons.append({"text": "Open post", "url": url})
+    data = ack_callback_data(alert.id)
+    if data:
+        buttons.append({"text": "✅ Acknowledge", "callback_data": data})
+    if buttons:
+        payload["reply_markup"] = {"inline_keyboard": [buttons]}
     return payload
+
+
+def ack_callback_data(alert_id: str) -> str | None:
+    """The Acknowledge button's data; None for a digest (it stands for many alerts) or an id too long for it."""
+    data = ACK_PREFIX + alert_id
+    if alert_id.startswith("digest-") or len(data.encode("utf-8")) > MAX_CALLBACK_DATA:
+        return None
+    return data
 
 
 class TelegramNotifier:

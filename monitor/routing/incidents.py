@@ -151,7 +151,8 @@ def absorb(items: list[tuple[Alert, dict[str, Send]]], incidents: dict[Key, Inci
             incident = open_incident(alert, matching, deliveries, now)
         out.append((alert, {}))
         if needs_notice(incident):
-            out.append((incident_alert(incident, [alert], config),
+            notice = incident_alert(incident, [alert], config)
+            out.append((replace(notice, routes=("incident", *alert.routes)),
                         {d: Send() for d in incident.destinations}))
             incident = replace(incident, notified_members=incident.members)
         incidents[key] = changed[key] = incident

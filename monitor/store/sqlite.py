@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -39,6 +39,7 @@ class OutboxRow:
     created_at: float
     payloads: tuple[str, ...]
     batch: str | None = None
+    note: str | None = None
 
     @property
     def alert_id(self) -> str:
@@ -51,7 +52,7 @@ class OutboxRow:
     def alert(self) -> Alert:
         alerts = [Alert.from_dict(json.loads(p)) for p in self.payloads]
         if self.batch is None:
-            return alerts[0]
+            return replace(alerts[0], escalation=self.note or "")
         from ..routing.digest import digest_alert
         return digest_alert(alerts, datetime.now(timezone.utc))
 
@@ -228,7 +229,8 @@ class Store:
                 " WHERE id = (SELECT id FROM outbox WHERE notifier_id=? AND"
                 "   ((status='pending' AND next_attempt_at<=?) OR (status='sending' AND lease_until<?))"
                 "   ORDER BY id LIMIT 1)"
-                " RETURNING id, alert_id, attempts, created_at, batch", (now + lease, token, notifier_id, now, now)).fetchone()
+                " RETURNING id, alert_id, attempts, created_at, batch, note",
+                (now + lease, token, notifier_id, now, now)).fetchone()
             if first is None:
                 return None
             rows = [first]
@@ -245,7 +247,7 @@ class Store:
         return OutboxRow(ids=tuple(r["id"] for r in rows), alert_ids=tuple(r["alert_id"] for r in rows),
                          notifier_id=notifier_id, attempts=max(r["attempts"] for r in rows), lease_token=token,
                          created_at=min(r["created_at"] for r in rows), payloads=tuple(payloads),
-                         batch=first["batch"])
+                         batch=first["batch"], note=first["note"])
 
     def thread_parent(self, notifier_id: str, thread: str) -> str | None:
         """This destination's id (e.g. Slack ts) of the first delivered message of a thread."""
@@ -319,9 +321,30 @@ class Store:
     def ack(self, alert_id: str, now: float, by: str = "cli") -> bool:
         """Acknowledge an alert (stops its escalation); False when unknown or already acknowledged."""
         with self._write() as conn:
-            cur = conn.execute("UPDATE alert SET acked_at=?, acked_by=? WHERE id=? AND acked_at IS NULL",
-                               (now, by, alert_id))
-        return cur.rowcount == 1
+            cur = conn.execute("UPDATE alert SET acked_at=?, acked_by=? WHERE acked_at IS NULL AND (id=? OR"
+                               " thread=(SELECT thread FROM alert WHERE id=? AND thread IS NOT NULL))",
+                               (now, by, alert_id, alert_id))
+        return cur.rowcount >= 1
+
+    def escalation_candidates(self, since: float) -> list[tuple[str, float, int, tuple[str, ...]]]:
+        """(alert id, created at, escalations so far, routes) of unacknowledged alerts since `since` that were
+        sent somewhere (a report folded into an incident was not), an incident counting once (its first notice)."""
+        rows = self._conn.execute(
+            "SELECT a.id, a.created_at, a.escalations, a.payload FROM alert a WHERE a.acked_at IS NULL"
+            " AND a.created_at>=? AND EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id=a.id)"
+            " AND (a.thread IS NULL OR a.created_at=(SELECT MIN(b.created_at) FROM alert b WHERE b.thread=a.thread))",
+            (since,))
+        return [(r[0], r[1], r[2], tuple(json.loads(r[3])["routes"])) for r in rows]
+
+    def escalate(self, alert_id: str, round_: int, destinations: Sequence[str], note: str, now: float) -> int:
+        """Queue escalation number `round_` of an alert; a no-op if that round was queued already."""
+        with self._write() as conn:
+            cur = conn.execute("UPDATE alert SET escalations=?, escalated_at=? WHERE id=? AND escalations=?",
+                               (round_, now, alert_id, round_ - 1))
+            if not cur.rowcount:
+                return 0
+            return sum(_queue(conn, alert_id, dest, now, note=note, key=f"{alert_id}#escalation{round_}")
+                       for dest in destinations)
 
     def open_deliveries(self, notifier_id: str, since: float) -> list[tuple[str, str]]:
         """(alert id, remote message id) of alerts delivered to this destination since `since` and not yet
@@ -382,11 +405,13 @@ def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str
     return sum(_queue(conn, alert.id, dest, now, send) for dest, send in destinations.items())
 
 
-def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float, send: Send = Send()) -> int:
+def _queue(conn: sqlite3.Connection, alert_id: str, notifier_id: str, now: float, send: Send = Send(),
+           note: str | None = None, key: str | None = None) -> int:
     cur = conn.execute(
-        "INSERT INTO outbox (idempotency_key, alert_id, notifier_id, status, next_attempt_at, created_at, batch)"
-        " VALUES (?,?,?,'pending',?,?,?) ON CONFLICT (idempotency_key) DO NOTHING",
-        (idempotency_key(alert_id, notifier_id), alert_id, notifier_id, max(now, send.not_before), now, send.batch))
+        "INSERT INTO outbox (idempotency_key, alert_id, notifier_id, status, next_attempt_at, created_at, batch, note)"
+        " VALUES (?,?,?,'pending',?,?,?,?) ON CONFLICT (idempotency_key) DO NOTHING",
+        (idempotency_key(key or alert_id, notifier_id), alert_id, notifier_id, max(now, send.not_before), now,
+         send.batch, note))
     return cur.rowcount
 
 
