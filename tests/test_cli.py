@@ -102,3 +102,13 @@ def test_variants_lists_what_the_matcher_accepts(tmp_path, capsys):
     assert main(["variants", "--config", str(write_config(tmp_path))]) == 0
     out = capsys.readouterr().out
     assert "Acme\n  exact:\n    acme\n    акме" in out and "\nGlobex" in out
+
+
+def test_once_dry_run_stores_and_sends_nothing(tmp_path, capsys, servers):
+    feed, hook = servers
+    feed.add("Acme outage", "Acme is down for everyone")
+    config = write_config(tmp_path, feed.url, hook.url)
+    assert main(["once", "--dry-run", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "forum: 1 posts, 1 mentions" in out and "Acme" in out and "-> hook" in out
+    assert hook.received == [] and not (tmp_path / "state.db").exists()
