@@ -62,7 +62,6 @@ def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:
 class Daemon:
     def __init__(self, config_path: Path, settings: Settings):
         self.config_path = config_path
-        self.settings = settings
         self.store = Store(settings.store.resolved_path())
         self.http = make_client(per_host=settings.polling.per_host)
         self.components = build_components(settings, self.http)
@@ -130,7 +129,7 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)
         else:
-            self.settings, self.components = settings, components
+            self.components = components
             self.poller.pipeline = components.pipeline
             self.poller.polling = settings.polling
             self.poller.incidents = settings.incidents
@@ -173,7 +172,7 @@ class Daemon:
 
     async def _escalation_job(self) -> None:
         try:
-            if await escalate_due(self.store, self.settings.routes, time.time()):
+            if await escalate_due(self.store, self.components.settings.routes, time.time()):
                 self.worker.wake()
         except Exception:
             log.exception("escalation_failed")
