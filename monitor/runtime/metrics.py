@@ -93,7 +93,7 @@ class Metrics:
                                       "acknowledgement, by severity.", ["severity"], buckets=ALERT_TO_ACK_BUCKETS,
                                       registry=r)
         r.register(self._store_gauges)
-        self._handlers: dict[str, Callable[[Mapping[str, Any]], None]] = {
+        self._handlers: dict[str, Callable[[Mapping[str, Any]], object]] = {
             "poll_completed": self._poll_completed,
             "poll_failed": self._poll_failed,
             "source_failed": self._source_failed,
@@ -230,7 +230,7 @@ def _count(e: Mapping[str, Any], key: str) -> int:
 
 
 def _seconds(e: Mapping[str, Any], key: str) -> float | None:
-    value = e.get(key)
+    value: Any = e.get(key)
     return max(0.0, float(value)) if _is_number(value) else None  # clock skew must not go negative
 
 

@@ -241,7 +241,7 @@ async def test_garbage_requests_do_not_crash_the_server(listen, monkeypatch):
     huge = b"GET /metrics HTTP/1.1\r\nX-Pad: " + b"a" * 20000 + b"\r\n\r\n"
     assert (await raw(port, huge)).startswith(b"HTTP/1.1 400 ")
     assert (await raw(port, b"GET /metrics HTTP/1.1\r\n")).startswith(b"HTTP/1.1 400 ")  # never finishes
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.close()  # hang up without a word
     assert (await client.get("/healthz")).status_code == 200
 
