@@ -244,7 +244,8 @@ async def _dry_poll(source_id: str, source: Source, pipeline: Pipeline) -> PollR
     print(f"{source_id}: {len(result.posts)} posts, {len(outcomes)} mentions")
     for o in outcomes:
         routes = ", ".join(o.routing.destinations) if o.routing else "no route"
-        print(f"  [{o.assessment.severity}] {o.mention.brand}: {o.mention.post.title or o.mention.post.text[:80]!r}"
+        a = o.alert
+        print(f"  [{a.assessment.severity}] {a.mention.brand}: {a.mention.post.title or a.mention.post.text[:80]!r}"
               f" -> {routes}")
     return PollReport(source_id, True, len(result.posts), len(result.posts), len(outcomes))
 

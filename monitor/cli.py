@@ -210,8 +210,8 @@ def replay_result(pipeline, item: ReplayLine) -> dict:
     outcomes = pipeline.process(item.to_post(), now)
     if not outcomes:
         return {"id": item.id, "matched": False}
-    best = min(outcomes, key=lambda o: (o.mention.competitor, -max(m.score for m in o.mention.matches)))
-    mention, assessment = best.mention, best.assessment
+    best = min(outcomes, key=lambda o: (o.alert.mention.competitor, -max(m.score for m in o.alert.mention.matches)))
+    mention, assessment = best.alert.mention, best.alert.assessment
     return {
         "id": item.id, "matched": True, "brand": mention.brand, "competitor": mention.competitor,
         "matches": [{"term": m.term, "kind": m.kind, "score": m.score, "start": m.start, "end": m.end}

@@ -19,10 +19,8 @@ log = structlog.get_logger()
 
 @dataclass(frozen=True)
 class Outcome:
-    mention: Mention
-    assessment: Assessment
-    routing: Routing | None
     alert: Alert
+    routing: Routing | None  # None: no route takes it (or a mute holds it); the alert is still recorded
 
 
 class Pipeline:
@@ -49,7 +47,7 @@ class Pipeline:
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
                           routes=routing.routes if routing else (), respond_by=now + timedelta(seconds=respond_within),
                           created_at=now, reply=reply, author_history=history or AuthorHistory())
-            outcomes.append(Outcome(mention, assessment, routing, alert))
+            outcomes.append(Outcome(alert, routing))
         return outcomes
 
     def _route(self, mention: Mention, assessment: Assessment, now: datetime) -> Routing | None:
