@@ -68,7 +68,6 @@ class MatrixAckListener:
         room = (((body.get("rooms") or {}).get("join") or {}).get(self._config.room_id) or {})
         if (room.get("timeline") or {}).get("limited") and self._since is not None:
             log.warning("matrix_ack_reactions_skipped", notifier_id=self.id, limit=TIMELINE_LIMIT)
-        import sys; print("DBG", self._since, json.dumps(body)[:3000], file=sys.stderr)
         targets = [(event_id, label("matrix", sender))
                    for event_id, sender in reactions_in(body, self._config.room_id, self._me)]
         acked = await self._store.run(ack_all, self._store, self.id, targets, now, self._window)
