@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import uuid
 from urllib.parse import quote
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from monitor.acks import MatrixAckListener
 from monitor.acks.matrix import reactions_in
 from monitor.errors import AuthFailedError, TransientError
-from monitor.http import make_client
 from monitor.notifiers.matrix import MatrixConfig, MatrixNotifier
 from tests.acks.helpers import NOW, acked, deliver
 from tests.servers import synapse as servers
@@ -43,12 +40,6 @@ def bot(matrix_world: MatrixWorld, admin_token: str) -> tuple[str, str]:
     world.server.call("POST", f"{world.room_path()}/invite", world.bot_token, json={"user_id": user})
     world.server.call("POST", f"/_matrix/client/v3/join/{quote(world.room_id, safe='')}", token, json={})
     return user, token
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client() as client:
-        yield client
 
 
 def react(world: MatrixWorld, token: str, event_id: str, key: str = "✅") -> str:

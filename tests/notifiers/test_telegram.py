@@ -1,19 +1,41 @@
 """Telegram sendMessage against a contract fake that parses the HTML as strictly as Telegram does."""
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import pytest
 from pydantic import ValidationError
+from werkzeug import Request, Response
 
 from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
-from monitor.notifiers.telegram import TelegramConfig, make_telegram
+from monitor.notifiers.telegram import TelegramConfig, ack_callback_data, make_telegram
 from tests.notifiers.notifier_fakes import TelegramBot, assert_no_secret, surviving_tokens, telegram_parse, with_post
 
 TOKEN = "123456789:AAHsecretTOKENvalue_abcdefghijk"
 
 
+class TelegramBotWithCallbacks(TelegramBot):
+    """The shared fake, plus Telegram's rule for callback buttons (exactly one of url / callback_data per button,
+    callback_data 1-64 bytes); the callback buttons are then taken out before the shared fake's URL check."""
+
+    def handle(self, request: Request, body: dict) -> Response:
+        rows = body.get("reply_markup", {}).get("inline_keyboard", [])
+        for button in (b for row in rows for b in row):
+            if ("url" in button) == ("callback_data" in button):
+                return self.error(400, "Bad Request: can't parse inline keyboard button")
+            if "callback_data" in button and not 1 <= len(button["callback_data"].encode()) <= 64:
+                return self.error(400, "Bad Request: BUTTON_DATA_INVALID")
+        links = [[b for b in row if "url" in b] for row in rows]
+        stripped = json.loads(json.dumps(body))
+        if rows:
+            stripped["reply_markup"]["inline_keyboard"] = [row for row in links if row]
+        return super().handle(request, stripped)
+
+
 @pytest.fixture
 def bot(httpserver):
-    fake = TelegramBot(TOKEN)
+    fake = TelegramBotWithCallbacks(TOKEN)
     httpserver.expect_request(f"/bot{TOKEN}/sendMessage", method="POST").respond_with_handler(fake)
     return fake
 
@@ -24,13 +46,15 @@ def notifier(httpserver, ctx, token=TOKEN):
     return make_telegram("tg", config, ctx)
 
 
-async def test_sends_html_with_an_open_post_button(httpserver, bot, ctx, alert):
+async def test_sends_html_with_open_post_and_acknowledge_buttons(httpserver, bot, ctx, alert):
     delivery = await notifier(httpserver, ctx).send(alert, "k")
     assert delivery.status_code == 200 and delivery.remote_id == "1"
     body = bot.bodies[0]
     assert body["chat_id"] == -1001234567890 and body["parse_mode"] == "HTML"
     assert body["link_preview_options"] == {"is_disabled": True}
-    assert body["reply_markup"] == {"inline_keyboard": [[{"text": "Open post", "url": "https://example.com/posts/1"}]]}
+    assert body["reply_markup"] == {"inline_keyboard": [[
+        {"text": "Open post", "url": "https://example.com/posts/1"},
+        {"text": "✅ Acknowledge", "callback_data": "ack:test-notify-sample"}]]}
     assert body["text"].startswith("<b>🔴 High · Acme · outage</b>")
     assert "&lt;!channel&gt;" in body["text"]
 
@@ -50,9 +74,26 @@ async def test_over_long_text_is_cut_to_4096_utf16_units(httpserver, bot, ctx, l
     assert 2000 < len(visible.encode("utf-16-le")) // 2 <= 4096 and "…" in visible
 
 
-async def test_no_button_for_a_non_http_link(httpserver, bot, ctx, alert):
+async def test_no_link_button_for_a_non_http_link(httpserver, bot, ctx, alert):
     await notifier(httpserver, ctx).send(with_post(alert, url="javascript:alert(1)"), "k")
-    assert "reply_markup" not in bot.bodies[0]
+    assert bot.bodies[0]["reply_markup"] == {"inline_keyboard": [
+        [{"text": "✅ Acknowledge", "callback_data": "ack:test-notify-sample"}]]}
+
+
+async def test_no_buttons_for_a_digest_without_a_link(httpserver, bot, ctx, alert):
+    digest = dataclasses.replace(with_post(alert, url=""), id="digest-0123456789abcdef0123")
+    delivery = await notifier(httpserver, ctx).send(digest, "k")
+    assert delivery.status_code == 200 and "reply_markup" not in bot.bodies[0]
+
+
+@pytest.mark.parametrize("alert_id, data", [
+    ("0123456789abcdef0123", "ack:0123456789abcdef0123"),
+    ("x" * 60, "ack:" + "x" * 60),            # 64 bytes: Telegram's limit
+    ("x" * 61, None),
+    ("digest-0123456789abcdef0123", None),    # a digest stands for many alerts
+])
+def test_ack_callback_data(alert_id, data):
+    assert ack_callback_data(alert_id) == data
 
 
 @pytest.mark.parametrize("status, body, kind, retry_after", [
