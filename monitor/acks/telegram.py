@@ -35,7 +35,8 @@ def alert_id_from(data: object) -> str | None:
 
 
 def presser(query: dict[str, Any]) -> str:
-    user = query.get("from") if isinstance(query.get("from"), dict) else {}
+    raw = query.get("from")
+    user: dict[str, Any] = raw if isinstance(raw, dict) else {}
     username = user.get("username")
     if isinstance(username, str) and _USERNAME.fullmatch(username):
         return label("telegram", username)
