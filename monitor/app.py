@@ -23,7 +23,9 @@ from .pipeline import Pipeline
 from .polling import Poller, PollReport
 from .registry import PluginContext
 from .routing.escalation import escalate_due
+from .log import setup_logging
 from .runtime import systemd
+from .runtime.metrics import Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
 from .store import Store
@@ -69,6 +71,10 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self.metrics = Metrics(store_gauges(self.store))
+        if settings.metrics.enabled:
+            setup_logging(settings.log.level, settings.log.format, self.metrics)
+        self._metrics_server: asyncio.Server | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()
         self._polls: set[asyncio.Task] = set()
@@ -97,6 +103,10 @@ class Daemon:
                                coalesce=True, max_instances=1)
         self.scheduler.start()
         self.worker.start()
+        metrics = self.components.settings.metrics
+        if metrics.enabled:
+            host, port = metrics.host_port
+            self._metrics_server = await serve(self.metrics, host, port, health=self.healthy)
         log.info("daemon_started", store=str(self.store.path), schema=version,
                  sources=len(self.components.sources), notifiers=len(self.components.destinations))
         systemd.notify_ready(self._status_line())
@@ -112,6 +122,9 @@ class Daemon:
             if unfinished:
                 await asyncio.wait(unfinished)
         await self.worker.stop()
+        if self._metrics_server is not None:
+            self._metrics_server.close()
+            await self._metrics_server.wait_closed()
         await self.http.aclose()
         self.store.close()
         log.info("daemon_stopped")
@@ -192,9 +205,17 @@ class Daemon:
             return
         while True:
             await asyncio.sleep(interval)
-            if await self.store.run(self.store.ping):
+            if await self.healthy():
                 systemd.notify_watchdog()
                 systemd.notify_status(self._status_line())
+
+    async def healthy(self) -> bool:
+        """The event loop runs (we are here) and the database answers: gates the watchdog and /healthz."""
+        try:
+            async with asyncio.timeout(5):
+                return await self.store.run(self.store.ping)
+        except Exception:
+            return False
 
     def _status_line(self) -> str:
         return f"polling {len(self.components.sources)} sources, {len(self.components.destinations)} destinations"

@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 
 from .http import redact
+from .runtime.metrics import Metrics, drop_below
 from .runtime.systemd import under_systemd
 
 
@@ -18,12 +19,16 @@ def _redact_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, 
     return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
 
 
-def setup_logging(level: str = "info", fmt: str = "auto") -> None:
+def setup_logging(level: str = "info", fmt: str = "auto", metrics: Metrics | None = None) -> None:
+    """Configure structlog. With `metrics`, every event (debug ones too) also feeds the Prometheus metrics
+    before the level filter drops what the log should not show."""
     use_json = fmt == "json" or (fmt == "auto" and (under_systemd() or not sys.stderr.isatty()))
     renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
+    counting = [metrics.processor, drop_below(level)] if metrics else []
     processors = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        *counting,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info if use_json else structlog.processors.StackInfoRenderer(),
         _redact_event,
@@ -31,7 +36,8 @@ def setup_logging(level: str = "info", fmt: str = "auto") -> None:
     ]
     structlog.configure(
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if metrics else
+                                                            logging.getLevelName(level.upper())),
         logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),  # stderr as it is now, not at set-up
         cache_logger_on_first_use=False,
     )

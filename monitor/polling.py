@@ -51,10 +51,12 @@ def after_failure(state: SourceState, exc: Exception, now: float, every: float, 
                    last_attempt_at=now, next_poll_at=now + delay)
 
 
-def after_success(state: SourceState, result: FetchResult, now: float) -> SourceState:
+def after_success(state: SourceState, result: FetchResult, now: float, every: float) -> SourceState:
+    """The state to persist after a good poll: new cursor and validators, errors cleared, the next poll after
+    the regular interval or later if the server asked for that (TTL, Cache-Control, rate-limit reset)."""
     return replace(state, cursor=result.cursor, etag=result.etag, last_modified=result.last_modified,
                    error_count=0, last_error=None, parked=False, last_success_at=now, last_attempt_at=now,
-                   next_poll_at=now + (result.min_next_poll or 0.0))
+                   next_poll_at=now + max(every, result.min_next_poll or 0.0))
 
 
 def describe(exc: Exception) -> str:
@@ -86,9 +88,9 @@ class Poller:
                 result = await source.fetch(state)
         except Exception as exc:  # contain every failure to this source
             return await self._failed(state, exc, config)
-        return await self._succeeded(state, result)
+        return await self._succeeded(state, result, config)
 
-    async def _succeeded(self, state: SourceState, result: FetchResult) -> PollReport:
+    async def _succeeded(self, state: SourceState, result: FetchResult, config: SourceConfig) -> PollReport:
         now = self.clock()
         fresh = await self.store.run(self.store.unseen, result.posts)
         history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
@@ -102,11 +104,14 @@ class Poller:
                 continue
             alerts += [(o.alert, o.routing.deliveries if o.routing else {}) for o in outcomes]
         alerts, incidents = await self._fold_incidents(alerts, now)
-        new_state = after_success(state, result, now)
+        new_state = after_success(state, result, now, config.every)
         notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]
         queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
         if queued:
             self.on_queued()
+        for alert, _ in alerts:
+            log.debug("alert_created", alert_id=alert.id, brand=alert.mention.brand,
+                      severity=alert.assessment.severity, category=alert.assessment.category)
         if state.error_count:
             log.info("source_recovered", source_id=state.source_id, after_errors=state.error_count)
         log.info("poll_completed", source_id=state.source_id, posts=len(result.posts), new_posts=len(fresh),
@@ -132,6 +137,8 @@ class Poller:
         new_state = after_failure(state, exc, self.clock(), config.every, self.polling)
         await self.store.run(self.store.save_source_state, new_state)
         error = describe(exc)
+        # every failure, for the metrics; what the log shows speaks only on state changes, below
+        log.debug("poll_failed", source_id=state.source_id, error=error)
         if not state.error_count:
             log.warning("source_failed", source_id=state.source_id, error=error,
                         exc_info=not isinstance(exc, ExternalError))

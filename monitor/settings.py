@@ -260,6 +260,17 @@ class DeliveryConfig(Strict):
     drain_timeout: Duration = 15.0
 
 
+class MetricsConfig(Strict):
+    """Prometheus /metrics and /healthz over HTTP (no authentication: keep it on loopback)."""
+    enabled: bool = False
+    listen: str = Field(default="127.0.0.1:9464", pattern=r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class LogConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -276,6 +287,7 @@ class Settings(Strict):
     incidents: IncidentConfig = IncidentConfig()
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    metrics: MetricsConfig = MetricsConfig()
     log: LogConfig = LogConfig()
 
 

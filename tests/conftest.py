@@ -11,3 +11,12 @@ def store(tmp_path):
     s.migrate()
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging():
+    """Commands under test configure structlog globally; every test starts from structlog's defaults."""
+    import structlog
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

@@ -153,8 +153,10 @@ class DeliveryWorker:
             return False, await self._retry(row, cfg, f"internal error: {type(exc).__name__}: {exc}", None)
         sent_at = self.clock()
         if await self.store.run(self.store.mark_sent, row, sent_at, delivery.status_code, delivery.remote_id):
+            published = alert.mention.post.published_at
             log.info("alert_delivered", notifier_id=notifier_id, alert_id=row.alert_id, attempt=row.attempts,
-                     latency_s=round(sent_at - row.created_at, 3))
+                     latency_s=round(sent_at - row.created_at, 3),
+                     post_age_s=round(sent_at - published.timestamp(), 3) if published else None)
         else:
             log.warning("delivery_lease_lost", notifier_id=notifier_id, alert_id=row.alert_id)
         return True, 0.0

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.e2e.servers import FeedServer, HookReceiver
@@ -27,7 +28,14 @@ routes:
   - {{name: all, notify: [hook]}}
 log: {{level: info, format: json}}
 incidents: {{enabled: false}}   # these tests count individual deliveries
+metrics: {{enabled: true, listen: "127.0.0.1:{metrics_port}"}}
 """
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -40,7 +48,9 @@ def feed():
 class Daemon:
     def __init__(self, tmp_path: Path, feed: FeedServer, hook: HookReceiver, env: dict | None = None):
         self.config = tmp_path / "config.yaml"
-        self.config.write_text(CONFIG.format(store=tmp_path / "state.db", feed=feed.url, hook=hook.url))
+        self.metrics_port = free_port()
+        self.config.write_text(CONFIG.format(store=tmp_path / "state.db", feed=feed.url, hook=hook.url,
+                                             metrics_port=self.metrics_port))
         self.log_path = tmp_path / "daemon.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen | None = None
@@ -89,6 +99,10 @@ def test_a_new_post_reaches_the_webhook_within_10s_exactly_once(tmp_path, feed):
         assert body["data"]["brand"] == "Acme" and "down again" in body["data"]["post"]["text"]
         assert headers["Idempotency-Key"]
         print(f"post-to-alert latency {latency:.2f}s")
+        metrics = httpx.get(f"http://127.0.0.1:{daemon.metrics_port}/metrics").text
+        assert 'brand_monitor_polls_total{outcome="ok",source="forum"}' in metrics
+        assert 'brand_monitor_deliveries_total{notifier="hook",outcome="sent"} 1.0' in metrics
+        assert httpx.get(f"http://127.0.0.1:{daemon.metrics_port}/healthz").status_code == 200
     finally:
         assert daemon.stop() == 0
     assert daemon.wait_event("daemon_stopped")
