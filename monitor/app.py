@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import registry
+from .acks import AckPoller, ack_listeners
 from .classify import RuleClassifier
 from .delivery.worker import DeliveryWorker, Destination
 from .errors import ConfigError
@@ -32,6 +33,7 @@ from .store import Store
 
 log = structlog.get_logger()
 ESCALATION_TICK = 30.0
+ACK_TICK = 15.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self.acks = AckPoller(ack_listeners(settings, self.http, self.store))
         self.metrics = Metrics(store_gauges(self.store))
         if settings.metrics.enabled:
             setup_logging(settings.log.level, settings.log.format, self.metrics)
@@ -101,6 +104,8 @@ class Daemon:
         await self._schedule_all()
         self.scheduler.add_job(self._escalation_job, IntervalTrigger(seconds=ESCALATION_TICK), id="escalation",
                                coalesce=True, max_instances=1)
+        self.scheduler.add_job(self._ack_job, IntervalTrigger(seconds=ACK_TICK), id="acks", coalesce=True,
+                               max_instances=1)
         self.scheduler.start()
         self.worker.start()
         metrics = self.components.settings.metrics
@@ -139,10 +144,11 @@ class Daemon:
             if settings.store.resolved_path() != self.store.path:
                 raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
             components = build_components(settings, self.http)
+            acks = AckPoller(ack_listeners(settings, self.http, self.store))
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)
         else:
-            self.components = components
+            self.components, self.acks = components, acks
             self.poller.pipeline = components.pipeline
             self.poller.polling = settings.polling
             self.poller.incidents = settings.incidents
@@ -182,6 +188,10 @@ class Daemon:
             self._defer_if_needed(source_id, report)
         finally:
             self._polls.discard(task)
+
+    async def _ack_job(self) -> None:
+        """Acknowledgements from chat (reactions, buttons); each listener's failures stay its own."""
+        await self.acks.poll(time.time())
 
     async def _escalation_job(self) -> None:
         try:

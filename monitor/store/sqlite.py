@@ -20,11 +20,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+import structlog
+
 from ..models import Alert, AuthorHistory, Post, Send
 from ..routing.incidents import Incident, Report, report_words
 from ..sources.base import SourceState
 
 T = TypeVar("T")
+log = structlog.get_logger()
 _STATE_COLUMNS = [f.name for f in fields(SourceState)]
 
 
@@ -321,10 +324,13 @@ class Store:
     def ack(self, alert_id: str, now: float, by: str = "cli") -> bool:
         """Acknowledge an alert (stops its escalation); False when unknown or already acknowledged."""
         with self._write() as conn:
-            cur = conn.execute("UPDATE alert SET acked_at=?, acked_by=? WHERE acked_at IS NULL AND (id=? OR"
-                               " thread=(SELECT thread FROM alert WHERE id=? AND thread IS NOT NULL))",
-                               (now, by, alert_id, alert_id))
-        return cur.rowcount >= 1
+            acked = conn.execute("UPDATE alert SET acked_at=?, acked_by=? WHERE acked_at IS NULL AND (id=? OR"
+                                 " thread=(SELECT thread FROM alert WHERE id=? AND thread IS NOT NULL))"
+                                 " RETURNING id, created_at, severity", (now, by, alert_id, alert_id)).fetchall()
+        for row in acked:
+            log.info("alert_acknowledged", alert_id=row[0], by=by, severity=row[2],
+                     seconds_to_ack=round(now - row[1], 1))
+        return bool(acked)
 
     def escalation_candidates(self, since: float) -> list[tuple[str, float, int, tuple[str, ...]]]:
         """(alert id, created at, escalations so far, routes) of unacknowledged alerts since `since` that were
