@@ -118,3 +118,19 @@ def test_reactions_in_reads_only_annotations_of_the_room_by_others():
         reaction("@eve:x", target="$b"), "garbage"]}}, "!other:x": {"timeline": {"events": [reaction("@zed:x")]}}}}}
     assert reactions_in(body, room, me) == [("$a", "@ann:x"), ("$b", "@eve:x")]
     assert reactions_in({}, room, me) == []
+
+
+async def test_a_reaction_in_the_room_stops_the_alerts_escalation(matrix_world, bot, http, store):
+    from monitor.routing.escalation import escalate_due
+    from monitor.settings import RouteConfig
+
+    rules = [RouteConfig.model_validate({"name": "urgent", "notify": ["room"],
+                                         "escalate": {"after": "30m", "notify": ["oncall"], "max": 3}})]
+    notifier_id, cfg = "room", config(matrix_world, bot[1])
+    sent = await deliver(store, MatrixNotifier(notifier_id, cfg, http), notifier_id, count=2)
+    (reacted, event_id), (ignored, _) = sent.items()
+    assert await escalate_due(store, rules, NOW + 31 * 60) == 2          # nobody reacted yet: both escalate
+    react(matrix_world, matrix_world.reader_token, event_id)
+    assert await MatrixAckListener(notifier_id, cfg, http, store).poll_once(NOW + 32 * 60) == 1
+    assert await escalate_due(store, rules, NOW + 61 * 60) == 1          # only the alert nobody reacted to
+    assert store.escalation_candidates(0.0)[0][0] == ignored
