@@ -208,7 +208,7 @@ class Matcher:
         """One Mention per brand found in the post's title or text."""
         text = post.text if not post.title else f"{post.title}\n{post.text}"
         norm, tokens = tokenize(text)
-        hits = _resolve(self._hits(norm, tokens))
+        hits = _resolve(self._hits(text, norm, tokens))
         by_brand: dict[int, list[_Hit]] = defaultdict(list)
         for hit in hits:
             by_brand[hit.brand].append(hit)
@@ -221,7 +221,7 @@ class Matcher:
                                         matches=tuple(found)))
         return mentions
 
-    def _hits(self, norm: str, tokens: list[Token]) -> list[_Hit]:
+    def _hits(self, text: str, norm: str, tokens: list[Token]) -> list[_Hit]:
         hits: list[_Hit] = []
         prefixes, cache = self._index.prefixes, self._cache
         for i, (key, start, end, homoglyph) in enumerate(tokens):
@@ -231,20 +231,24 @@ class Matcher:
             for e in found:
                 hits.append(_hit(e, start, end, homoglyph))
             if key in prefixes:
-                self._join(norm, tokens, i, hits)
+                self._join(text, norm, tokens, i, hits)
         return hits
 
-    def _join(self, norm: str, tokens: list[Token], i: int, hits: list[_Hit]) -> None:
-        """Names written in pieces: 'Digi Kala', 'digi-kala', 'دیجی کالا', '#Snapp_Food', 'SnappFood'."""
+    def _join(self, text: str, norm: str, tokens: list[Token], i: int, hits: list[_Hit]) -> None:
+        """Names written in pieces: 'Digi Kala', 'digi-kala', 'دیجی کالا', '#Snapp_Food', 'SnappFood'.
+        Ordinary lower-case words that happen to spell a name ("the north wind" for Northwind) are not it."""
         joined, start, prev_end, _ = tokens[i]
+        pieces = [tokens[i]]
         for j in range(i + 1, min(i + _MAX_JOIN, len(tokens))):
             key, tok_start, end, homoglyph = tokens[j]
             gap = norm[prev_end:tok_start]
             if len(gap) > 2 or (gap and (len(key) < 2 or not all(c in _JOIN_GAP for c in gap))):
                 return
             joined += key
-            for e in self._lookup(joined):
-                hits.append(_hit(e, start, end, homoglyph))
+            pieces.append(tokens[j])
+            if not _ordinary_phrase(text, pieces):
+                for e in self._lookup(joined):
+                    hits.append(_hit(e, start, end, homoglyph))
             if joined not in self._index.prefixes:
                 return
             prev_end = end
@@ -315,6 +319,14 @@ class Matcher:
         if brand is None:
             raise KeyError(brand_name)
         return describe_brand(brand)
+
+
+def _ordinary_phrase(text: str, pieces: list[Token]) -> bool:
+    """Separate common words in lower case: 'north wind' is not Northwind; 'North wind', 'northwind' and
+    uncased scripts (Persian) still are."""
+    spaced = any(text[a[2]:b[1]].isspace() for a, b in zip(pieces, pieces[1:]))
+    return (spaced and all(text[p[1]].islower() for p in pieces)
+            and all(is_common_word(p[0]) for p in pieces))
 
 
 def _hit(e: _Entry, start: int, end: int, homoglyph: bool) -> _Hit:

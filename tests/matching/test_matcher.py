@@ -15,6 +15,7 @@ BRANDS = [
     BrandConfig(name="Síminn"),
     BrandConfig(name="Shatel", keywords=["Shatel", "شاتل"], exclude=["space shuttle"]),
     BrandConfig(name="Digikala", keywords=["Digikala", "دیجی‌کالا"]),
+    BrandConfig(name="Northwind"),
 ]
 
 
@@ -63,6 +64,7 @@ def found(matcher: Matcher, text: str) -> dict[str, tuple[str, str]]:
     ("دیجي‌كالا خوبه", "Digikala", "exact", "دیجي‌كالا"),
     ("#SnappFood courier", "Snapp", "exact", "Snapp"),
     ("Dgikala app", "Digikala", "fuzzy", "Dgikala"),
+    ("North Wind support is down", "Northwind", "exact", "North Wind"),
 ])
 def test_finds_mentions(matcher: Matcher, text: str, brand: str, kind: str, span: str) -> None:
     assert found(matcher, text).get(brand) == (kind, span)
@@ -75,6 +77,7 @@ def test_finds_mentions(matcher: Matcher, text: str, brand: str, kind: str, span
     "Landsliðið vann", "Landsbyggðin á skilið betra", "Landspítalinn",
     "نهال شتل", "بازار دیجیتال", "کالا در انبار", "ایران",
     "The space shuttle by Shatel",  # exclude phrase
+    "the north wind is cold",  # ordinary lower-case words that spell a name in pieces
 ])
 def test_traps_do_not_match(matcher: Matcher, text: str) -> None:
     assert found(matcher, text) == {}
