@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     ack.add_argument("alert_id")
     command("variants", cmd_variants, "print what the matcher accepts for each brand")
     demo = command("demo", cmd_demo, "offline demo: serve a sample feed on 127.0.0.1 and print alerts", config=False)
-    demo.add_argument("--seconds", type=float, default=12.0, help="how long to run (default 12)")
+    demo.add_argument("--seconds", type=float, default=15.0, help="how long to run (default 15)")
     return parser
 
 

@@ -22,6 +22,8 @@ DEMO_POSTS = [
     ("How do I change my Northwind router password?", "Can you help? How do I change the Wi-Fi password on the Northwind router?"),
     ("Nortwind support", "Nortwind support never answers my emails."),
     ("Нортвинд", "Нортвинд опять без связи третий день, верните деньги."),
+    ("Northwind down?", "Northwind is down for me too, the app won't log me in."),
+    ("Still down", "Northwind app still down here, can't log in since this morning."),
 ]
 
 DEMO_CONFIG = """\
@@ -103,5 +105,6 @@ async def run_demo(seconds: float) -> int:
         daemon.request_stop()
         await runner
         feed.close()
-    print("demo finished: each post above was matched, triaged, routed and delivered exactly once.")
+    print("demo finished: each mention was matched, triaged, routed and delivered once; "
+          "the third similar outage report opened an incident instead of another alert.")
     return 0
