@@ -1,7 +1,7 @@
 """Post -> mentions -> assessments -> routes -> alerts: the part shared by the daemon and `replay`."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,14 +34,17 @@ class Pipeline:
         self._mutes = list(mutes)
         self._source_brands = source_brands or {}
 
-    def process(self, post: Post, now: datetime, history: AuthorHistory | None = None) -> list[Outcome]:
-        """One Outcome per brand mentioned in the post (routing None when no route takes it)."""
+    def process(self, post: Post, now: datetime, history: AuthorHistory | None = None,
+                velocity: Mapping[str, int] | None = None) -> list[Outcome]:
+        """One Outcome per brand mentioned in the post (routing None when no route takes it). `velocity`:
+        per brand, how many negative reports arrived lately (raises severity when trouble piles up)."""
         allowed = self._source_brands.get(post.source_id)
         outcomes = []
         for mention in self._matcher.match(post):
             if allowed and mention.brand not in allowed:
                 continue
-            assessment, reply = self._triage(mention, history or AuthorHistory())
+            recent = (velocity or {}).get(mention.brand, 0)
+            assessment, reply = self._triage(mention, history or AuthorHistory(), recent)
             routing = self._route(mention, assessment, now)
             respond_within = routing.respond_within if routing else 3600.0
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
@@ -58,11 +61,11 @@ class Pipeline:
             return None
         return route(mention, assessment, self._routes, now)
 
-    def _triage(self, mention: Mention, history: AuthorHistory) -> tuple[Assessment, str]:
+    def _triage(self, mention: Mention, history: AuthorHistory, velocity: int) -> tuple[Assessment, str]:
         """Assess and draft a reply. A mention the classifier chokes on is still alerted (as high, saying
         why) rather than lost: a human can judge it, nobody can judge what never arrives."""
         try:
-            assessment = self._classifier.assess(mention, author_complaints=history.complaints)
+            assessment = self._classifier.assess(mention, velocity=velocity, author_complaints=history.complaints)
             return assessment, draft_reply(mention, assessment, self._reply_templates)
         except Exception as exc:
             log.exception("triage_failed", source_id=mention.post.source_id, post_id=mention.post.id)

@@ -94,11 +94,12 @@ class Poller:
         now = self.clock()
         fresh = await self.store.run(self.store.unseen, result.posts)
         history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
+        velocity = await self.store.run(self.store.recent_negative, now - self.incidents.window) if fresh else {}
         alerts = []
         for post in fresh:
             try:
                 outcomes = self.pipeline.process(post, datetime.fromtimestamp(now, timezone.utc),
-                                                 history.get(post.author.handle))
+                                                 history.get(post.author.handle), velocity)
             except Exception:
                 log.exception("post_processing_failed", source_id=state.source_id, post_id=post.id, url=post.url)
                 continue

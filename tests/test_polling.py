@@ -154,3 +154,22 @@ async def test_a_burst_of_similar_complaints_becomes_one_incident(store):
     assert len(titles) == 4, titles        # two reports, the incident at the third, one update when it doubled
     assert titles[2].startswith("Incident: 3 people report Acme outage")
     assert titles[3].startswith("Incident (update): 6 people report Acme outage")
+
+
+async def test_trouble_piling_up_raises_severity(store):
+    from monitor.settings import IncidentConfig
+    poller, _ = make_poller(store)
+    poller.incidents = IncidentConfig(enabled=False)
+    texts = [f"Acme {w} is broken" for w in ("billing", "router", "modem", "website", "invoice", "email", "tv",
+                                            "app", "sim", "wifi", "portal")]
+    await poller.poll("feed", ScriptedSource(FetchResult(posts=[make_post(i, text=t) for i, t in enumerate(texts)])),
+                      CONFIG)
+    later = make_post(99, text="Acme phone line is broken")
+    await poller.poll("feed", ScriptedSource(FetchResult(posts=[later])), CONFIG)
+    alerts = {}
+    while row := store.claim("team", 9999.0, 60):
+        alerts[row.alert().mention.post.id] = row.alert()
+    first, last = alerts["0"], alerts["99"]
+    assert any("velocity" in r or "similar" in r for r in last.assessment.reasons), last.assessment.reasons
+    assert ["critical", "high", "medium", "low"].index(last.assessment.severity) <= \
+        ["critical", "high", "medium", "low"].index(first.assessment.severity)

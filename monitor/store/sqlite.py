@@ -189,6 +189,12 @@ class Store:
             _upsert_state(conn, state)
         return queued
 
+    def recent_negative(self, since: float) -> dict[str, int]:
+        """brand -> negative complaint/outage alerts since `since`: how fast trouble is arriving (velocity)."""
+        return dict(self._conn.execute(
+            "SELECT brand, COUNT(*) FROM alert WHERE created_at>=? AND sentiment='negative'"
+            " AND category IN ('complaint','outage') AND id NOT LIKE 'incident-%' GROUP BY brand", (since,)))
+
     def incident_context(self, keys: set[tuple[str, str]], since: float
                          ) -> tuple[dict[tuple[str, str], Incident], dict[tuple[str, str], list[Report]]]:
         """For (brand, category) keys: the incidents still open (updated since `since`) and the recent
