@@ -26,6 +26,7 @@ from .registry import PluginContext
 from .routing.escalation import escalate_due
 from .log import setup_logging
 from .runtime import systemd
+from .runtime.acklinks import AckLinks
 from .runtime.metrics import Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
@@ -69,7 +70,9 @@ class Daemon:
         self.store = Store(settings.store.resolved_path())
         self.http = make_client(per_host=settings.polling.per_host)
         self.components = build_components(settings, self.http)
-        self.worker = DeliveryWorker(self.store, self.components.destinations, settings.delivery)
+        self.ack_links = _ack_links(settings, self.store)
+        self.worker = DeliveryWorker(self.store, self.components.destinations, settings.delivery,
+                                     ack_url=self.ack_links.url_for if self.ack_links else None)
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
@@ -109,9 +112,10 @@ class Daemon:
         self.scheduler.start()
         self.worker.start()
         metrics = self.components.settings.metrics
-        if metrics.enabled:
+        if metrics.enabled or self.ack_links:
             host, port = metrics.host_port
-            self._metrics_server = await serve(self.metrics, host, port, health=self.healthy)
+            self._metrics_server = await serve(self.metrics, host, port, health=self.healthy,
+                                               ack_links=self.ack_links)
         log.info("daemon_started", store=str(self.store.path), schema=version,
                  sources=len(self.components.sources), notifiers=len(self.components.destinations))
         systemd.notify_ready(self._status_line())
@@ -229,6 +233,11 @@ class Daemon:
 
     def _status_line(self) -> str:
         return f"polling {len(self.components.sources)} sources, {len(self.components.destinations)} destinations"
+
+
+def _ack_links(settings: Settings, store: Store) -> AckLinks | None:
+    cfg = settings.ack_links
+    return AckLinks(cfg.secret.get_secret_value(), cfg.public_url, store) if cfg.public_url and cfg.secret else None
 
 
 def _jitter(cfg: SourceConfig) -> float:

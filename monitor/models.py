@@ -114,6 +114,7 @@ class Alert:
     thread: str = ""               # alerts sharing a thread (an incident's notices) are grouped where possible
     thread_parent: str = ""        # set at send time: this destination's id of the thread's first message
     escalation: str = ""           # set at send time for an escalation, e.g. "not acknowledged after 30m"
+    ack_url: str = ""              # set at send time when acknowledge-links are configured
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; the outbox stores it so a restart can deliver without re-running the pipeline."""
@@ -121,6 +122,7 @@ class Alert:
         data["mention"]["post"].pop("raw")
         data.pop("thread_parent")
         data.pop("escalation")
+        data.pop("ack_url")
         return _isoformat_datetimes(data)
 
     @classmethod

@@ -15,16 +15,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
+                      field_validator, model_validator)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -271,6 +263,19 @@ class MetricsConfig(Strict):
         return host.strip("[]"), int(port)
 
 
+class AckLinksConfig(Strict):
+    """Signed "Acknowledge" links in alerts, answered by the local listener (metrics.listen) behind
+    `public_url` (a reverse proxy); for destinations without reactions or buttons, e-mail first."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> "AckLinksConfig":
+        if self.public_url and not self.secret:
+            raise ValueError("public_url needs a secret (or secret_file) to sign the links")
+        return self
+
+
 class LogConfig(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -288,6 +293,7 @@ class Settings(Strict):
     polling: PollingConfig = PollingConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = MetricsConfig()
+    ack_links: AckLinksConfig = AckLinksConfig()
     log: LogConfig = LogConfig()
 
 

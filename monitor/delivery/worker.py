@@ -31,8 +31,9 @@ class Destination:
 
 class DeliveryWorker:
     def __init__(self, store: Store, destinations: dict[str, Destination], config: DeliveryConfig,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, ack_url: Callable[[str], str] | None = None):
         self.store = store
+        self.ack_url = ack_url
         self.destinations = destinations
         self.config = config
         self.clock = clock
@@ -130,6 +131,8 @@ class DeliveryWorker:
             await self._dead(row, cfg, f"not delivered within max_age ({cfg.max_age:.0f}s)")
             return False, 0.0
         alert = row.alert()
+        if self.ack_url and row.batch is None:
+            alert = replace(alert, ack_url=self.ack_url(alert.id))
         if alert.thread:
             parent = await self.store.run(self.store.thread_parent, notifier_id, alert.thread)
             alert = replace(alert, thread_parent=parent or "")

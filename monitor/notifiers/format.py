@@ -152,6 +152,7 @@ class AlertView:
     reasons: str        # "category outage; negative sentiment"
     url: str            # safe http(s) URL or ""
     respond_by: str     # "2026-11-25 11:42 UTC"
+    ack_url: str        # signed acknowledge link, or ""
     reply: str          # the drafted first reply (may be "")
     competitor: bool
 
@@ -159,7 +160,8 @@ class AlertView:
         """Label/value pairs in display order; labels are ours, values are untrusted."""
         pairs = [("Severity", f"{self.emoji} {self.severity}"), ("Sentiment", self.sentiment),
                  ("Category", self.category), ("Language", self.language), ("Author", self.author),
-                 ("History", self.history), ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why)]
+                 ("History", self.history), ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why),
+                 ("Acknowledge", self.ack_url)]
         return [(label, value) for label, value in pairs if value]
 
     @property
@@ -181,7 +183,7 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         category=a.category, language=one_line(clean(a.language), 20),
         matched=one_line(", ".join(dict.fromkeys(f'"{clean(m.term)}" {m.kind} {m.score:g}' for m in mention.matches[:5])), 300),
         reasons=one_line("; ".join(clean(r) for r in a.reasons), 400),
-        url=safe_url(post.url), respond_by=_time(alert.respond_by),
+        url=safe_url(post.url), respond_by=_time(alert.respond_by), ack_url=safe_url(alert.ack_url),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,
     )
 

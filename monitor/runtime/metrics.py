@@ -14,12 +14,15 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+
+from .acklinks import AckLinks, confirm_page, done_page
 
 log = structlog.get_logger()
 
@@ -275,11 +278,12 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not All
 
 
 async def serve(metrics: Metrics, host: str = "127.0.0.1", port: int = 9464,
-                health: HealthCheck | None = None) -> asyncio.Server:
-    """Start the listener for GET /metrics and GET /healthz; close the returned server to stop it."""
+                health: HealthCheck | None = None, ack_links: AckLinks | None = None) -> asyncio.Server:
+    """Start the listener for GET /metrics, GET /healthz and (with ack_links) /ack/<alert id>?t=<token>;
+    close the returned server to stop it."""
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await _handle(reader, writer, metrics, health)
+            await _handle(reader, writer, metrics, health, ack_links)
         except Exception:
             pass  # a broken client connection is its own problem
         finally:
@@ -295,7 +299,7 @@ async def serve(metrics: Metrics, host: str = "127.0.0.1", port: int = 9464,
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, metrics: Metrics,
-                  health: HealthCheck | None) -> None:
+                  health: HealthCheck | None, ack_links: AckLinks | None = None) -> None:
     try:
         async with asyncio.timeout(READ_TIMEOUT):
             head = await reader.readuntil(b"\r\n\r\n")
@@ -305,6 +309,8 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, me
     if request is None:
         return await _respond(writer, 400, b"bad request\n")
     method, path, headers = request
+    if ack_links is not None and path.startswith("/ack/"):
+        return await _ack(writer, method, path, headers.get(":query", ""), ack_links)
     if path not in ("/metrics", "/healthz"):
         return await _respond(writer, 404, b"not found\n", head_only=method == "HEAD")
     if method not in ("GET", "HEAD"):
@@ -329,7 +335,23 @@ def _parse(head: bytes) -> tuple[str, str, dict[str, str]] | None:
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
-    return method.upper(), target.split("?", 1)[0], headers
+    path, _, query = target.partition("?")
+    headers[":query"] = query
+    return method.upper(), path, headers
+
+
+async def _ack(writer: asyncio.StreamWriter, method: str, path: str, query: str, ack_links: AckLinks) -> None:
+    """GET shows a button (link scanners only look), POST acknowledges; a bad token is a 404."""
+    alert_id = unquote(path.removeprefix("/ack/"))
+    token = parse_qs(query).get("t", [""])[0]
+    if not alert_id or not ack_links.valid(alert_id, token):
+        return await _respond(writer, 404, b"not found\n")
+    html_type = "text/html; charset=utf-8"
+    if method in ("GET", "HEAD"):
+        return await _respond(writer, 200, confirm_page(alert_id, token), html_type, head_only=method == "HEAD")
+    if method != "POST":
+        return await _respond(writer, 405, b"method not allowed\n", extra={"Allow": "GET, HEAD, POST"})
+    return await _respond(writer, 200, done_page(await ack_links.acknowledge(alert_id)), html_type)
 
 
 async def _healthy(health: HealthCheck | None) -> bool:
