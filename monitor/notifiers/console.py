@@ -49,7 +49,7 @@ def render(v: AlertView, *, width: int = 100, color: bool = False) -> str:
     if v.url:
         lines.append(f"  {paint(DIM, 'Link:'.ljust(label_width))} {v.url}")
     if v.reply:
-        lines += [paint(BOLD, "  Drafted reply:"), *wrapped(v.reply, "    ")]
+        lines += [paint(BOLD, f"  {v.reply_label}:"), *wrapped(v.reply, "    ")]
     return "\n".join(lines) + "\n"
 
 

@@ -33,7 +33,7 @@ class DiscordConfig(NotifierConfig):
 def embed(v: AlertView, published_at: str | None) -> dict[str, Any]:
     description = "\n\n".join(part for part in (
         trim_escaped(v.excerpt, DESCRIPTION_LIMIT - 1100, escape_discord),
-        ("**Drafted reply**\n" + trim_escaped(v.reply, 1000, escape_discord)) if v.reply else "",
+        (f"**{v.reply_label}**\n" + trim_escaped(v.reply, 1000, escape_discord)) if v.reply else "",
     ) if part)
     out: dict[str, Any] = {
         "title": trim_escaped(f"{v.emoji} {v.title or v.heading}", TITLE_LIMIT, escape_discord),

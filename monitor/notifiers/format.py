@@ -155,14 +155,24 @@ class AlertView:
     ack_url: str        # signed acknowledge link, or ""
     reply: str          # the drafted first reply (may be "")
     competitor: bool
+    summary: bool = False  # an incident or a digest: many posts, so no single author, tone or language
 
     def facts(self) -> list[tuple[str, str]]:
         """Label/value pairs in display order; labels are ours, values are untrusted."""
-        pairs = [("Severity", f"{self.emoji} {self.severity}"), ("Sentiment", self.sentiment),
-                 ("Category", self.category), ("Language", self.language), ("Author", self.author),
-                 ("History", self.history), ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why),
-                 ("Acknowledge", self.ack_url)]
+        severity = ("Severity", f"{self.emoji} {self.severity}")
+        if self.summary:
+            pairs = [severity, ("Category", self.category), ("Respond by", self.respond_by),
+                     ("Why", self.reasons), ("Acknowledge", self.ack_url)]
+        else:
+            pairs = [severity, ("Sentiment", self.sentiment), ("Category", self.category),
+                     ("Language", self.language), ("Author", self.author), ("History", self.history),
+                     ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why),
+                     ("Acknowledge", self.ack_url)]
         return [(label, value) for label, value in pairs if value]
+
+    @property
+    def reply_label(self) -> str:
+        return "Drafted status update" if self.summary else "Drafted reply"
 
     @property
     def why(self) -> str:
@@ -185,6 +195,7 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         reasons=one_line("; ".join(clean(r) for r in a.reasons), 400),
         url=safe_url(post.url), respond_by=_time(alert.respond_by), ack_url=safe_url(alert.ack_url),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,
+        summary=post.platform in ("incident", "digest"),
     )
 
 
@@ -214,7 +225,7 @@ def plain_text(v: AlertView) -> str:
     if v.url:
         lines.append(f"Link: {v.url}")
     if v.reply:
-        lines += ["", "Drafted reply:", v.reply]
+        lines += ["", f"{v.reply_label}:", v.reply]
     return "\n".join(lines)
 
 

@@ -37,7 +37,7 @@ def text(v: AlertView) -> str:
     if v.url:
         lines.append(f"<{v.url}|Open post>")  # safe_url percent-encoded any `|` and `>`
     if v.reply:
-        lines += ["", "*Drafted reply*", esc(v.reply)]
+        lines += ["", f"*{v.reply_label}*", esc(v.reply)]
     return "\n".join(lines)
 
 

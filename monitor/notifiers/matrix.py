@@ -81,7 +81,7 @@ def html_body(v: AlertView) -> str:
     if v.url:
         parts.append(f'<a href="{esc(v.url)}">Open the post</a>')
     if v.reply:
-        parts.append(f"<p><b>Drafted reply:</b><br/>{esc(v.reply)}</p>")
+        parts.append(f"<p><b>{v.reply_label}:</b><br/>{esc(v.reply)}</p>")
     return "".join(parts)
 
 

@@ -44,7 +44,7 @@ def markdown(v: AlertView) -> str:
         # parentheses would end the link target early; everything else unsafe is already percent-encoded
         lines.append(f"[Open post]({v.url.replace('(', '%28').replace(')', '%29')})")
     if v.reply:
-        lines += ["", "**Drafted reply**", _quote(v.reply)]
+        lines += ["", f"**{v.reply_label}**", _quote(v.reply)]
     return "\n".join(lines)
 
 

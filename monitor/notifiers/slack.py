@@ -63,7 +63,7 @@ def blocks(v: AlertView) -> list[dict[str, Any]]:
         out.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": f"<{v.url.replace('&', '&amp;')}|Open post>"}]})  # safe_url encoded <>|
     if v.reply:
-        out.append(_mrkdwn_section("*Drafted reply*\n" + trim_escaped(v.reply, SECTION_LIMIT - 20, _quote)))
+        out.append(_mrkdwn_section(f"*{v.reply_label}*\n" + trim_escaped(v.reply, SECTION_LIMIT - 20, _quote)))
     return out
 
 

@@ -128,7 +128,7 @@ def html_document(v: AlertView) -> str:
     if v.url:
         parts.append(f'<p><a href="{esc(v.url)}">Open the post</a></p>')
     if v.reply:
-        parts.append(f"<p><b>Drafted reply:</b><br>\n{esc(v.reply)}</p>")
+        parts.append(f"<p><b>{v.reply_label}:</b><br>\n{esc(v.reply)}</p>")
     return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(parts) + "\n</body></html>\n"
 
 

@@ -43,7 +43,7 @@ def card(v: AlertView) -> dict[str, Any]:
         body.append(_runs((v.excerpt, False)))
     body += [_runs((f"{label}: ", True), (value, False)) for label, value in v.facts()]
     if v.reply:
-        body += [{"type": "TextBlock", "text": "Drafted reply", "weight": "Bolder", "wrap": True,
+        body += [{"type": "TextBlock", "text": v.reply_label, "weight": "Bolder", "wrap": True,
                   "separator": True},
                  _runs((v.reply, False))]
     content: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -53,7 +53,7 @@ def html_text(v: AlertView) -> str:
         lines.append(f"<blockquote>{esc(v.excerpt)}</blockquote>")
     lines += [f"<b>{label}:</b> {esc(value)}" for label, value in v.facts() if label != "Severity"]
     if v.reply:
-        lines += ["", "<b>Drafted reply</b>", f"<i>{esc(v.reply)}</i>"]
+        lines += ["", f"<b>{v.reply_label}</b>", f"<i>{esc(v.reply)}</i>"]
     return "\n".join(lines)
 
 

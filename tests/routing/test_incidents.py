@@ -66,3 +66,11 @@ def test_status_update_speaks_the_reporters_language():
     out, changed = run([replace(a, assessment=replace(a.assessment, language="ru"))
                         for a in (report(i, "Акме не работает вход") for i in range(3))])
     assert "Команда уже работает" in status_update(changed[0])
+
+
+def test_incident_notices_have_their_own_layout():
+    from monitor.notifiers.format import plain_text, view
+    out, _ = run([report(i, "Acme is down, cannot log in") for i in range(3)])
+    text = plain_text(view(out[-1][0]))
+    assert "Incident: 3 people report Acme outage" in text and "3 similar reports within 30 min" in text
+    assert "Sentiment:" not in text and "Author:" not in text and "Language:" not in text
