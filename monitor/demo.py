@@ -51,7 +51,7 @@ log:
 
 
 class _FeedServer:
-    """Serves DEMO_POSTS as RSS, revealing three items at first and one more on every later request."""
+    """Serves DEMO_POSTS as RSS, revealing three more items on every request."""
 
     def __init__(self) -> None:
         self.requests = 0
@@ -76,7 +76,7 @@ class _FeedServer:
 
     def render(self) -> str:
         self.requests += 1
-        shown = DEMO_POSTS[: 1 + 2 * self.requests]
+        shown = DEMO_POSTS[: 3 * self.requests]
         items = "".join(
             f"<item><title>{escape(title)}</title><link>https://forum.example/t/{i}</link>"
             f"<guid>https://forum.example/t/{i}</guid><description>{escape(text)}</description>"

@@ -72,4 +72,4 @@ def test_velocity_and_author_history_are_inputs() -> None:
     base = CLASSIFIER.assess(m)
     busy = CLASSIFIER.assess(m, velocity=30, author_complaints=5)
     assert base.severity == "medium" and busy.severity == "critical"
-    assert any("similar posts" in r for r in busy.reasons) and any("complained 5" in r for r in busy.reasons)
+    assert any("negative reports lately" in r for r in busy.reasons) and any("complained 5" in r for r in busy.reasons)

@@ -47,7 +47,7 @@ def test_reasons_name_each_contribution() -> None:
     _, reasons = severity(category="complaint", sentiment_score=-0.9, followers=150_000, likes=600,
                           velocity=4, author_complaints=6, risk=True)
     text = " | ".join(reasons)
-    for part in ("tone -0.90 +2", "reach 150000 followers +2", "engagement 600 likes", "4 similar posts",
+    for part in ("tone -0.90 +2", "reach 150000 followers +2", "engagement 600 likes", "4 negative reports lately",
                  "complained 6× before +2", "legal/safety/fraud"):
         assert part in text
 
