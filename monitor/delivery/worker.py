@@ -39,7 +39,6 @@ class DeliveryWorker:
         self.clock = clock
         self._wakeups: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task] = {}
-        self._in_flight: set[asyncio.Task] = set()
         self._stopping = False
 
     def start(self) -> None:

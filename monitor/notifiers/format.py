@@ -49,15 +49,6 @@ def trim(text: str, limit: int) -> str:
     return text[: limit - 1].rstrip() + ELLIPSIS
 
 
-def trim_bytes(text: str, limit: int, encoding: str = "utf-8") -> str:
-    """`text` cut to at most `limit` encoded bytes (never inside a character), ellipsis when cut."""
-    if len(text.encode(encoding)) <= limit:
-        return text
-    room = limit - len(ELLIPSIS.encode(encoding))
-    cut = text.encode(encoding)[: max(room, 0)].decode(encoding, errors="ignore")
-    return cut.rstrip() + ELLIPSIS
-
-
 def trim_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
     """`escape(text)` within `limit` characters: trims the raw text (so no entity is cut in half) until it fits."""
     budget = limit

@@ -20,11 +20,6 @@ def test_trim_cuts_with_an_ellipsis(text, limit, expected):
     assert len(fmt.trim(text, limit)) <= limit
 
 
-def test_trim_bytes_never_splits_a_character():
-    out = fmt.trim_bytes("😠" * 100, 10)
-    assert len(out.encode()) <= 10 and out.endswith("…") and out.startswith("😠")
-
-
 def test_trim_escaped_never_cuts_an_entity_and_fits():
     out = fmt.trim_escaped("<" * 1000, 100, fmt.escape_slack)
     assert len(out) <= 100
