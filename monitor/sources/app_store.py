@@ -6,6 +6,7 @@ the app (from `names:` or the feed) and its rating, which the matcher and triage
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -16,12 +17,12 @@ import structlog
 from pydantic import Field, field_validator
 
 from .. import registry
-from ..errors import ExternalError, PermanentError, RateLimitedError
+from ..errors import PermanentError
 from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState
-from .common import FailingTargets
+from .common import FailingTargets, poll_each
 
 log = structlog.get_logger()
 
@@ -70,29 +71,9 @@ class AppStoreSource:
     async def fetch(self, state: SourceState) -> FetchResult:
         """Each (storefront, app) on its own: one that fails keeps its cursor and does not hold back the others.
         A 429 stops the poll (the limit is per client address); the source fails only when every one failed."""
-        cursors = _load_cursor(state.cursor)
-        posts: list[Post] = []
-        new_cursors: dict[str, int] = {}
-        errors: list[ExternalError] = []
-        for country in self.config.countries:
-            for app_id in self.config.apps:
-                key = f"{country}/{app_id}"
-                try:
-                    found, newest = await self._poll_app(country, app_id, cursors.get(key))
-                except RateLimitedError:
-                    raise
-                except ExternalError as exc:
-                    self._failing.note_failure(key, exc)
-                    errors.append(exc)
-                    newest, found = cursors.get(key), []
-                else:
-                    self._failing.note_success(key)
-                posts += found
-                if newest is not None:
-                    new_cursors[key] = newest
-        if errors and len(errors) == len(self.config.countries) * len(self.config.apps):
-            raise errors[0]
-        return FetchResult(posts=posts, cursor=json.dumps(new_cursors, sort_keys=True))
+        polls = {f"{country}/{app_id}": functools.partial(self._poll_app, country, app_id)
+                 for country in self.config.countries for app_id in self.config.apps}
+        return await poll_each(polls, state.cursor, self._failing)
 
     async def _poll_app(self, country: str, app_id: str, last: int | None) -> tuple[list[Post], int | None]:
         found: dict[str, Post] = {}
@@ -187,14 +168,6 @@ def _obj(value: Any) -> dict[str, Any]:
 
 def _int(value: str) -> int:
     return int(value) if value.lstrip("-").isdigit() else 0
-
-
-def _load_cursor(cursor: str | None) -> dict[str, int]:
-    try:
-        data: Any = json.loads(cursor) if cursor else {}
-        return {str(k): int(v) for k, v in data.items()}
-    except (ValueError, TypeError, AttributeError):
-        return {}  # an unreadable cursor means starting again from each app's newest page
 
 
 @registry.source("app_store", AppStoreConfig)

@@ -3,7 +3,7 @@ logging of per-target failures (one of several channels/apps/instances) on state
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -11,7 +11,9 @@ from typing import Any
 
 import structlog
 
-from ..errors import ExternalError, PermanentError
+from ..errors import ExternalError, PermanentError, RateLimitedError
+from ..models import Post
+from .base import FetchResult
 
 MAX_TEXT = 20_000
 MAX_SEEN_IDS = 300
@@ -181,3 +183,41 @@ class FailingTargets:
         if target in self.failing:
             self.failing.discard(target)
             log.info("source_target_recovered", source_id=self.source_id, **{self.what: target})
+
+
+PollOne = Callable[[int | None], Awaitable[tuple[list[Post], int | None]]]
+
+
+async def poll_each(polls: Mapping[str, PollOne], cursor: str | None, failing: FailingTargets) -> FetchResult:
+    """Poll several targets (channels, storefront/app pairs) of one source, each with its own integer cursor.
+    One that fails keeps its cursor and does not hold back the others; a 429 stops the whole poll (limits are
+    per client address); the source fails only when every target failed."""
+    cursors = _int_cursors(cursor)
+    posts: list[Post] = []
+    new_cursors: dict[str, int] = {}
+    errors: list[ExternalError] = []
+    for key, poll in polls.items():
+        try:
+            found, newest = await poll(cursors.get(key))
+        except RateLimitedError:
+            raise
+        except ExternalError as exc:
+            failing.note_failure(key, exc)
+            errors.append(exc)
+            found, newest = [], cursors.get(key)
+        else:
+            failing.note_success(key)
+        posts += found
+        if newest is not None:
+            new_cursors[key] = newest
+    if errors and len(errors) == len(polls):
+        raise errors[0]
+    return FetchResult(posts=posts, cursor=json.dumps(new_cursors, sort_keys=True))
+
+
+def _int_cursors(cursor: str | None) -> dict[str, int]:
+    try:
+        data: Any = json.loads(cursor) if cursor else {}
+        return {str(k): int(v) for k, v in data.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}  # an unreadable cursor means starting again from each target's newest page

@@ -5,11 +5,11 @@ reads the newest page; later polls ask for `?after=<newest id seen>` and keep pa
 """
 from __future__ import annotations
 
-import json
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 import structlog
@@ -17,12 +17,12 @@ from pydantic import Field, field_validator
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .. import registry
-from ..errors import ExternalError, PermanentError, RateLimitedError
+from ..errors import PermanentError
 from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import SourceConfig
 from .base import FetchResult, SourceState
-from .common import FailingTargets
+from .common import FailingTargets, poll_each
 
 log = structlog.get_logger()
 
@@ -60,28 +60,8 @@ class TelegramChannelSource:
     async def fetch(self, state: SourceState) -> FetchResult:
         """Each channel on its own: one that fails keeps its cursor and does not hold back the others.
         A 429 stops the poll (the limit is per client address); the source fails only when every channel did."""
-        cursors = _load_cursor(state.cursor)
-        posts: list[Post] = []
-        new_cursors: dict[str, int] = {}
-        errors: list[ExternalError] = []
-        for channel in self.config.channels:
-            key = channel.lower()
-            try:
-                found, newest = await self._poll_channel(channel, cursors.get(key))
-            except RateLimitedError:
-                raise
-            except ExternalError as exc:
-                self._failing.note_failure(channel, exc)
-                errors.append(exc)
-                newest, found = cursors.get(key), []
-            else:
-                self._failing.note_success(channel)
-            posts += found
-            if newest is not None:
-                new_cursors[key] = newest
-        if errors and len(errors) == len(self.config.channels):
-            raise errors[0]
-        return FetchResult(posts=posts, cursor=json.dumps(new_cursors, sort_keys=True))
+        polls = {channel.lower(): functools.partial(self._poll_channel, channel) for channel in self.config.channels}
+        return await poll_each(polls, state.cursor, self._failing)
 
     async def _poll_channel(self, channel: str, last: int | None) -> tuple[list[Post], int | None]:
         found: list[Post] = []
@@ -198,14 +178,6 @@ def parse_count(text: str) -> int | None:
     except ValueError:
         return None
     return int(value * _SCALE[suffix.upper()])
-
-
-def _load_cursor(cursor: str | None) -> dict[str, int]:
-    try:
-        data: Any = json.loads(cursor) if cursor else {}
-        return {str(k).lower(): int(v) for k, v in data.items()}
-    except (ValueError, TypeError, AttributeError):
-        return {}  # an unreadable cursor means starting from each channel's newest page
 
 
 @registry.source("telegram_channel", TelegramChannelConfig)
