@@ -7,7 +7,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from pytest_httpserver import HTTPServer
 
 from monitor import registry
 from monitor.errors import ConfigError, PermanentError
@@ -21,22 +20,6 @@ from monitor.sources.rss import FeedSource
 DATA = Path(__file__).parent / "data"
 BRANDS = (BrandConfig(name="Shatel", keywords=["Shatel", "شاتل", "Shatel Mobile"]),
           BrandConfig(name="Acme", keywords=['Acme "Corp"']))
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0)
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def http(server):
-    server.clear()
-    yield server
-    server.clear()
 
 
 @pytest.fixture

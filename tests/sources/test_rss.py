@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from monitor import registry
@@ -23,22 +22,6 @@ from monitor.sources.rss import FeedSource, RssConfig, make_rss, poll_hint
 DATA = Path(__file__).parent / "data"
 RSS = "application/rss+xml"
 ATOM = "application/atom+xml"
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)  # threaded: a stalled response must not block others
-    srv.start()
-    yield srv
-    srv.clear()
-    srv.stop()
-
-
-@pytest.fixture
-def http(server):
-    server.clear()
-    yield server
-    server.clear()
 
 
 @pytest.fixture
