@@ -48,8 +48,10 @@ class Components:
 
 def build_pipeline(settings: Settings) -> Pipeline:
     source_brands = {sid: set(cfg.brands) for sid, cfg in settings.sources.items() if cfg.brands}
+    brands = {b.name: b for b in settings.brands}
+    source_about = {sid: brands[cfg.about] for sid, cfg in settings.sources.items() if cfg.about}
     return Pipeline(Matcher(settings.brands), RuleClassifier(settings.triage), settings.routes, source_brands,
-                    settings.mutes, settings.triage.replies)
+                    settings.mutes, settings.triage.replies, source_about)
 
 
 def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:

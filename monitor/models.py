@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 Sentiment = Literal["negative", "neutral", "positive"]
 Category = Literal["outage", "complaint", "question", "praise", "other"]
 Severity = Literal["critical", "high", "medium", "low"]
-MatchKind = Literal["exact", "alias", "variant", "inflection", "fuzzy"]
+MatchKind = Literal["exact", "alias", "variant", "inflection", "fuzzy", "source"]  # source: `about:`
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")

@@ -10,9 +10,9 @@ import structlog
 from .classify import Classifier
 from .classify.reply import draft_reply
 from .matching import Matcher
-from .models import Alert, Assessment, AuthorHistory, Mention, Post, alert_id_for
+from .models import Alert, Assessment, AuthorHistory, Match, Mention, Post, alert_id_for
 from .routing.router import Routing, active_mute, route
-from .settings import MuteConfig, RouteConfig
+from .settings import BrandConfig, MuteConfig, RouteConfig
 
 log = structlog.get_logger()
 
@@ -26,22 +26,24 @@ class Outcome:
 class Pipeline:
     def __init__(self, matcher: Matcher, classifier: Classifier, routes: Sequence[RouteConfig],
                  source_brands: dict[str, set[str]] | None = None, mutes: Sequence[MuteConfig] = (),
-                 reply_templates: dict[str, str] | None = None):
+                 reply_templates: dict[str, str] | None = None, source_about: dict[str, BrandConfig] | None = None):
         self._matcher = matcher
         self._classifier = classifier
         self._reply_templates = reply_templates or {}
         self._routes = list(routes)
         self._mutes = list(mutes)
         self._source_brands = source_brands or {}
+        self._source_about = source_about or {}
 
     def process(self, post: Post, now: datetime, history: AuthorHistory | None = None,
                 velocity: Mapping[str, int] | None = None) -> list[Outcome]:
         """One Outcome per brand mentioned in the post (routing None when no route takes it). `velocity`:
         per brand, how many negative reports arrived lately (raises severity when trouble piles up)."""
         allowed = self._source_brands.get(post.source_id)
+        about = self._source_about.get(post.source_id)
         outcomes = []
-        for mention in self._matcher.match(post):
-            if allowed and mention.brand not in allowed:
+        for mention in self._mentions(post):
+            if allowed and mention.brand not in allowed and not (about and mention.brand == about.name):
                 continue
             recent = (velocity or {}).get(mention.brand, 0)
             assessment, reply = self._triage(mention, history or AuthorHistory(), recent)
@@ -52,6 +54,15 @@ class Pipeline:
                           created_at=now, reply=reply, author_history=history or AuthorHistory())
             outcomes.append(Outcome(alert, routing))
         return outcomes
+
+    def _mentions(self, post: Post) -> list[Mention]:
+        """What the matcher finds, plus the source's `about:` brand when the post does not name it."""
+        mentions = self._matcher.match(post)
+        about = self._source_about.get(post.source_id)
+        if about and all(m.brand != about.name for m in mentions):
+            by_source = Match(term=about.name, kind="source", score=100.0, start=0, end=0)
+            mentions.append(Mention(post=post, brand=about.name, competitor=about.competitor, matches=(by_source,)))
+        return mentions
 
     def _route(self, mention: Mention, assessment: Assessment, now: datetime) -> Routing | None:
         mute = active_mute(mention, assessment, self._mutes, now)

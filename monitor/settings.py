@@ -104,6 +104,8 @@ class SourceConfig(Strict):
     max_bytes: int = Field(default=5_000_000, gt=0)
     enabled: bool = True
     brands: list[str] = []
+    # every post is about this brand even when it does not name it (the brand's own app reviews, forum, subreddit)
+    about: str | None = None
 
 
 class NotifierConfig(Strict):
@@ -410,6 +412,9 @@ def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
         for j, brand in enumerate(getattr(source, "brands", [])):
             if brand not in brands:
                 problems.append((("sources", source_id, "brands", j), _unknown("brand", brand, brands)))
+        about = getattr(source, "about", None)
+        if about is not None and about not in brands:
+            problems.append((("sources", source_id, "about"), _unknown("brand", about, brands)))
     seen: set[str] = set()
     for i, brand in enumerate(settings.brands):
         if brand.name in seen:
