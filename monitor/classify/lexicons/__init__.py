@@ -36,6 +36,9 @@ def phrases(valence: float, tag: Tag | None, *patterns: str) -> list[Phrase]:
     return out
 
 
+_NOT_SETS = frozenset({"phrases", "min_stem", "suffixes", "min_base", "negating_prefix"})
+
+
 @dataclass(frozen=True)
 class Lexicon:
     words: dict[str, float]
@@ -48,17 +51,40 @@ class Lexicon:
     question_words: frozenset[str] = frozenset()
     phrases: list[Phrase] = field(default_factory=list)
     min_stem: int = 4
+    # Optional fallback (off by default, used by fa): when a word misses, strip one of these suffixes (longest
+    # first) and look the rest up as a whole word if it keeps at least `min_base` letters ("مشکلات" -> "مشکل").
+    suffixes: tuple[str, ...] = ()
+    min_base: int = 3
+    # Optional negating verb prefix (fa "ن"): "نمیارزه" scores as a flipped "میارزه", only for the verb forms
+    # listed in `negatable` (a bare prefix rule would read "نگران" as a negated "گران").
+    negating_prefix: str = ""
+    negatable: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, entries: dict[str, float], **kw) -> Lexicon:
         plain = {w: v for w, v in entries.items() if not w.endswith("*")}
         stems = {w[:-1]: v for w, v in entries.items() if w.endswith("*")}
         sets = {k: frozenset(normalize(" ".join(v) if not isinstance(v, str) else v).lower().split())
-                for k, v in kw.items() if k != "phrases" and k != "min_stem"}
+                for k, v in kw.items() if k not in _NOT_SETS}
         min_stem = min((len(s) for s in stems), default=1)
-        return cls(words=plain, stems=stems, phrases=kw.get("phrases", []), min_stem=min_stem, **sets)
+        extra = {k: v for k, v in kw.items() if k in _NOT_SETS and k != "min_stem"}
+        return cls(words=plain, stems=stems, min_stem=min_stem, **extra, **sets)
 
     def valence(self, token: str) -> float | None:
+        v = self._lookup(token)
+        if v is not None:
+            return v
+        for suffix in self.suffixes:
+            if token.endswith(suffix) and len(token) - len(suffix) >= self.min_base:
+                v = self.words.get(token[:-len(suffix)])
+                if v is not None:
+                    return v
+        p = self.negating_prefix
+        if p and token.startswith(p) and token[len(p):] in self.negatable:
+            return -0.75 * self.words.get(token[len(p):], 0.0)  # same weight as a negator word in sentiment._words
+        return None
+
+    def _lookup(self, token: str) -> float | None:
         v = self.words.get(token)
         if v is not None:
             return v
