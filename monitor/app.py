@@ -50,8 +50,9 @@ def build_pipeline(settings: Settings) -> Pipeline:
     source_brands = {sid: set(cfg.brands) for sid, cfg in settings.sources.items() if cfg.brands}
     brands = {b.name: b for b in settings.brands}
     source_about = {sid: brands[cfg.about] for sid, cfg in settings.sources.items() if cfg.about}
+    own = {(a.platform, a.handle) for b in settings.brands for a in b.own_accounts}
     return Pipeline(Matcher(settings.brands), RuleClassifier(settings.triage), settings.routes, source_brands,
-                    settings.mutes, settings.triage.replies, source_about)
+                    settings.mutes, settings.triage.replies, source_about, own)
 
 
 def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:

@@ -26,7 +26,8 @@ class Outcome:
 class Pipeline:
     def __init__(self, matcher: Matcher, classifier: Classifier, routes: Sequence[RouteConfig],
                  source_brands: dict[str, set[str]] | None = None, mutes: Sequence[MuteConfig] = (),
-                 reply_templates: dict[str, str] | None = None, source_about: dict[str, BrandConfig] | None = None):
+                 reply_templates: dict[str, str] | None = None, source_about: dict[str, BrandConfig] | None = None,
+                 own_accounts: set[tuple[str, str]] = frozenset()):
         self._matcher = matcher
         self._classifier = classifier
         self._reply_templates = reply_templates or {}
@@ -34,11 +35,14 @@ class Pipeline:
         self._mutes = list(mutes)
         self._source_brands = source_brands or {}
         self._source_about = source_about or {}
+        self._own_accounts = own_accounts  # (platform, handle): the brands' own posts are not mentions
 
     def process(self, post: Post, now: datetime, history: AuthorHistory | None = None,
                 velocity: Mapping[str, int] | None = None) -> list[Outcome]:
         """One Outcome per brand mentioned in the post (routing None when no route takes it). `velocity`:
         per brand, how many negative reports arrived lately (raises severity when trouble piles up)."""
+        if (post.platform, post.author.handle.lower()) in self._own_accounts:
+            return []
         allowed = self._source_brands.get(post.source_id)
         about = self._source_about.get(post.source_id)
         outcomes = []

@@ -12,10 +12,11 @@ import os
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
                       field_validator, model_validator)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -76,6 +77,36 @@ class Strict(BaseModel):
         return data
 
 
+class OwnAccount(NamedTuple):
+    """One of the brand's own accounts: its posts are not alerts, and its replies are the first response."""
+    platform: str  # "mastodon" | "bluesky"
+    handle: str    # as sources write authors: "acme@mastodon.social", "acme.bsky.social"
+    home: str      # the Mastodon instance's base URL ("" for Bluesky)
+
+
+_BLUESKY_PROFILE = re.compile(r"^/profile/([A-Za-z0-9.-]+\.[A-Za-z]{2,})/?$")
+_MASTODON_PROFILE = re.compile(r"^/@(\w+)/?$")
+
+
+def parse_account(url: str) -> OwnAccount:
+    """A profile URL as copied from the browser: https://bsky.app/profile/<handle>, https://<instance>/@<name>."""
+    parts = urlsplit(url.strip())
+    if parts.scheme in ("http", "https") and parts.netloc:
+        if (m := _BLUESKY_PROFILE.match(parts.path)) and parts.netloc.lower() in ("bsky.app", "www.bsky.app"):
+            return OwnAccount("bluesky", m.group(1).lower(), "")
+        if m := _MASTODON_PROFILE.match(parts.path):
+            host = parts.netloc.lower()
+            return OwnAccount("mastodon", f"{m.group(1).lower()}@{host}", f"{parts.scheme}://{host}")
+    raise ValueError(f"'{url}' is not a profile URL like https://mastodon.social/@acme or "
+                     "https://bsky.app/profile/acme.bsky.social")
+
+
+def _valid_accounts(urls: list[str]) -> list[str]:
+    for url in urls:
+        parse_account(url)
+    return urls
+
+
 class BrandConfig(Strict):
     name: str = Field(min_length=1)
     keywords: Annotated[list[str], BeforeValidator(_as_list)] = []
@@ -89,10 +120,16 @@ class BrandConfig(Strict):
     fold_accents: bool = True
     fuzzy_min_length: int = Field(default=5, ge=3)
     fuzzy_two_edits_from: int = Field(default=9, ge=4)
+    # the brand's own profiles (docs/acks.md): their posts are skipped, their public replies acknowledge alerts
+    accounts: Annotated[list[str], BeforeValidator(_as_list), AfterValidator(_valid_accounts)] = []
 
     @property
     def terms(self) -> list[str]:
         return self.keywords or [self.name]
+
+    @property
+    def own_accounts(self) -> list[OwnAccount]:
+        return [parse_account(url) for url in self.accounts]
 
 
 class SourceConfig(Strict):
@@ -265,6 +302,12 @@ class MetricsConfig(Strict):
         return host.strip("[]"), int(port)
 
 
+class PublicRepliesConfig(Strict):
+    """How often the brands' own accounts are read for public replies (the first response, acknowledged)."""
+    every: Duration = 60.0
+    bluesky_api: str = Field(default="https://public.api.bsky.app", pattern=r"^https?://\S+$")
+
+
 class AckLinksConfig(Strict):
     """Signed "Acknowledge" links in alerts, answered by the local listener (metrics.listen) behind
     `public_url` (a reverse proxy); for destinations without reactions or buttons, e-mail first."""
@@ -296,6 +339,7 @@ class Settings(Strict):
     delivery: DeliveryConfig = DeliveryConfig()
     metrics: MetricsConfig = MetricsConfig()
     ack_links: AckLinksConfig = AckLinksConfig()
+    public_replies: PublicRepliesConfig = PublicRepliesConfig()
     log: LogConfig = LogConfig()
 
 

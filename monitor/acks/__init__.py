@@ -1,5 +1,5 @@
 """Acknowledging alerts from where people are, with no public endpoint: Matrix reactions (sync), Telegram
-buttons (getUpdates), Slack reactions (reactions.get). Each listener's `poll_once(now)` returns how many alerts
+buttons (getUpdates), Slack reactions (reactions.get), and the brands' own public replies (Mastodon, Bluesky). Each listener's `poll_once(now)` returns how many alerts
 it acknowledged and raises only monitor.errors kinds; `AckPoller` runs them all and contains those errors."""
 from __future__ import annotations
 
@@ -14,18 +14,20 @@ from ..settings import Settings
 from ..store import Store
 from .common import AckListener
 from .matrix import MatrixAckListener
+from .replies import PublicReplyListener
 from .slack import SlackAckListener
 from .telegram import TelegramAckListener
 
 log = structlog.get_logger()
 
-__all__ = ["AckListener", "AckPoller", "MatrixAckListener", "SlackAckListener", "TelegramAckListener",
-           "ack_listeners"]
+__all__ = ["AckListener", "AckPoller", "MatrixAckListener", "PublicReplyListener", "SlackAckListener",
+           "TelegramAckListener", "ack_listeners"]
 
 
 def ack_listeners(settings: Settings, http: httpx.AsyncClient, store: Store) -> list[AckListener]:
-    """One listener per Matrix notifier, per Slack notifier in Web API mode, and per Telegram bot (several
-    notifiers sharing one bot token share one listener: Telegram allows one getUpdates consumer per bot)."""
+    """One listener per Matrix notifier, per Slack notifier in Web API mode, per Telegram bot (several
+    notifiers sharing one bot token share one listener: Telegram allows one getUpdates consumer per bot), and
+    per account of the brands' own."""
     listeners: list[AckListener] = []
     bots: set[tuple[str, str]] = set()
     for notifier_id, config in settings.notifiers.items():
@@ -38,6 +40,8 @@ def ack_listeners(settings: Settings, http: httpx.AsyncClient, store: Store) -> 
             if bot not in bots:
                 bots.add(bot)
                 listeners.append(TelegramAckListener(notifier_id, config, http, store))
+    accounts = {a for brand in settings.brands for a in brand.own_accounts}
+    listeners += [PublicReplyListener(a, settings.public_replies, http, store) for a in sorted(accounts)]
     return listeners
 
 

@@ -366,6 +366,16 @@ class Store:
             " WHERE o.notifier_id=? AND d.outcome='sent' AND d.remote_id IS NOT NULL AND a.acked_at IS NULL"
             " AND d.at>=? ORDER BY d.at", (notifier_id, since))]
 
+    def open_alerts_for_posts(self, platform: str, post_ids: Sequence[str]) -> list[str]:
+        """Unacknowledged alerts about these posts (by the platform's own post id)."""
+        if not post_ids:
+            return []
+        marks = ",".join("?" * len(post_ids))
+        rows = self._conn.execute(
+            "SELECT a.id FROM post p JOIN mention m ON m.dedup_key=p.dedup_key JOIN alert a ON a.mention_id=m.id"
+            f" WHERE p.platform=? AND p.post_id IN ({marks}) AND a.acked_at IS NULL", (platform, *post_ids))
+        return [r[0] for r in rows]
+
     def alert_for_remote_id(self, notifier_id: str, remote_id: str) -> str | None:
         """The alert a destination's message id belongs to (e.g. the Matrix event a reaction points at)."""
         row = self._conn.execute(
