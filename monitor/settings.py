@@ -370,6 +370,7 @@ def parse_settings(text: str, filename: str = "<config>") -> Settings:
 
     problems: list[tuple[Loc, str]] = []
     _substitute_env(doc, (), problems)
+    unset = list(problems)
     validated_doc, plugin_problems = _validate_plugins(doc)
     problems += plugin_problems
     settings = None
@@ -377,12 +378,19 @@ def parse_settings(text: str, filename: str = "<config>") -> Settings:
         settings = Settings.model_validate(validated_doc)
     except ValidationError as exc:
         problems += [_describe(err, Settings) for err in exc.errors()]
+    problems = [p for p in problems if not _follows_unset_variable(p, unset)]
     if settings is not None:
         problems += _cross_check(settings)
     if problems:
         located = sorted(((_line_of(doc, loc), _field_path(loc), msg) for loc, msg in problems), key=lambda p: p[0])
         raise ConfigError([f"{filename}:{line}: {field}: {msg}" for line, field, msg in located])
     return settings
+
+
+def _follows_unset_variable(problem: tuple[Loc, str], unset: list[tuple[Loc, str]]) -> bool:
+    """`x_file: ${UNSET}/x` is reported once, as the unset variable, not again as an unreadable file."""
+    loc, message = problem
+    return any(loc == where[:-1] and message.startswith(f"{where[-1]}: cannot read") for where, _ in unset)
 
 
 def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> None:

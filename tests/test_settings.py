@@ -97,6 +97,14 @@ def test_missing_environment_variable_is_named(monkeypatch):
         "config.yaml:3: brands[0].keywords[0]: environment variable NOPE is not set"]
 
 
+def test_a_secret_file_under_an_unset_variable_is_one_problem(monkeypatch):
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    text = ("brands: [{name: Acme}]\nnotifiers:\n  hook:\n    type: webhook\n    url: http://127.0.0.1:9/h\n"
+            "    secret_file: ${CREDENTIALS_DIRECTORY}/webhook_secret\n")
+    assert problems(text) == [
+        "config.yaml:6: notifiers.hook.secret_file: environment variable CREDENTIALS_DIRECTORY is not set"]
+
+
 class WithSecret(Strict):
     token: SecretStr | None = None
 
