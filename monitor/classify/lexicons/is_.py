@@ -176,7 +176,7 @@ PHRASES = [
              r"(?:í )?(?:annað|þriðja|fjórða|fimmta) (?:skipti|sinn)|aftur og aftur|enn og aftur|einu sinni enn",
              r"rukkuð tvisvar|rukkaður tvisvar|rukkað tvisvar|tvírukk\w*|tvöföld rukkun",
              r"enginn svarar|enginn svaraði|ekkert svar|engin svör|fæ ekki svar|hef ekki fengið|ekki fengið",
-             r"hvar (?:er|eru) \w+ (?:mín|mitt|okkar)\w*|viljum endurgreiðslu|vil fá endurgreitt|kvörtun",
+             r"hvar (?:er|eru) \w+ (?:minn|mín|mitt|okkar)\w*|viljum endurgreiðslu|vil fá endurgreitt|kvörtun",
              r"í alvöru\?|er þetta grín|er ekki í lagi|hvað er að ykkur|til (?:háborinnar )?skammar|skamm\w*",
              r"aldrei aftur|hætti (?:viðskiptum|hjá)|mæli ekki með|mæli alls ekki|(?:get|myndi|mundi) ekki mælt? með",
              # money and time wasted
@@ -198,7 +198,7 @@ PHRASES = [
              r"falin gjöld|falinn kostnað\w*|segi upp (?:áskriftinni|samningnum|viðskiptum)|"
              r"skipti um (?:banka|símafyrirtæki|fyrirtæki|þjónustuaðila)",
              r"hár í (?:matnum|súpunni|réttinum)|maturinn (?:var )?(?:kaldur|ískaldur|hrár)|"
-             r"vitlaus\w* (?:vara|pöntun|stærð)|röng vara|rangri vöru"),
+             r"vitlaus\w* (?:vara|pöntun|stærð)|röng vara|rangri vöru|ekki (?:\w+ ){0,2}á réttum tíma"),
     *phrases(-1.5, None,
              r"því miður|ekkert (?:sérstakt|spes)|þoli ekki|þoldi ekki|á ekki til orð|"
              r"hefði (?:getað|mátt) (?:verið|vera) betri|fyrir ofan garð og neðan|sit uppi með|"
@@ -221,15 +221,17 @@ PHRASES = [
              r"takk kærlega|kærar þakkir|bestu þakkir|þúsund þakkir|takk fyrir (?:mig|okkur|frábæra|góða)|"
              r"vel gert|til fyrirmyndar|frábær þjónusta|til hamingju",
              r"mæli (?:hiklaust |eindregið |klárlega |heilshugar |100% )?með|get (?:hiklaust )?mælt með",
-             r"(?<!ekki )(?<!alveg )(?:vel |algjörlega )?(?:þess|peninganna|hverrar krónu) virði",
+             r"(?<!ekki )(?<!ekki alveg )(?<!alls ekki )(?:vel |algjörlega |alveg )?"
+             r"(?:þess|peninganna|hverrar krónu) virði",
              r"fór (?:langt )?fram úr (?:öllum )?(?:væntingum|vonum)|framar (?:öllum )?(?:vonum|væntingum)|"
              r"stóðst (?:allar )?væntingar|stenst (?:allar )?væntingar|eins og lýst var|eins og auglýst",
              r"eins og í sögu|gekk (?:eins og )?smurt|virkar (?:bara )?(?:vel|fínt|frábærlega|fullkomlega)|"
-             r"(?<!ekki )á réttum tíma|(?:kom|kominn|komin) strax|(?:fyrsta|1\.) flokks|í hæsta gæðaflokki",
+             r"(?:kom|kominn|komin|barst|mætti|mættu) (?:alltaf )?á réttum tíma|(?:kom|kominn|komin) strax|"
+             r"(?:fyrsta|1\.) flokks|í hæsta gæðaflokki",
              r"stendur (?:alltaf )?fyrir sínu|bregst (?:aldrei|ekki)|klikkar (?:aldrei|ekki)|sló í gegn|"
              r"slær í gegn|stendur upp úr|bjargaði (?:deginum|mér|okkur)|gerði daginn",
              r"í skýjunum|sjöunda himni|get ekki beðið|hlakka til"),
-    *phrases(1.0, None, r"sem betur fer"),
+    *phrases(0.8, None, r"sem betur fer"),
     # "never been better", "without doubt the best": the negator in front is not a negation
     *phrases(3.0, "praise",
              r"best(?:a|i|u)? í heimi|best(?:a|i|u)? (?:\w+ )?(?:sem ég hef|ever)",

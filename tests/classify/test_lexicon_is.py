@@ -1,0 +1,96 @@
+"""Icelandic lexicon: hand-written everyday posts and a guard that frequent neutral words score 0."""
+from __future__ import annotations
+
+import pytest
+
+from monitor.classify.lexicons.is_ import lexicon
+from monitor.classify.sentiment import analyze
+
+POSTS = [
+    # complaints: service, delivery, banks, telecoms, apps
+    ("Ömurleg þjónusta, enginn svarar í símann", "negative"),
+    ("Pakkinn hefur ekki borist þó ég hafi pantað fyrir þremur vikum", "negative"),
+    ("Rándýrt og maturinn var kaldur", "negative"),
+    ("Starfsfólkið var dónalegt og hrokafullt við mig", "negative"),
+    ("Appið hrynur í hvert skipti sem ég reyni að borga", "negative"),
+    ("Bankinn rukkaði mig tvisvar og þjónustuverið er algjörlega gagnslaust", "negative"),
+    ("Netið dettur út á hverju kvöldi, óþolandi", "negative"),
+    ("Skórnir duttu í sundur eftir viku, algjört drasl", "negative"),
+    ("Varan kom skemmd og enginn hefur svarað póstinum mínum", "negative"),
+    ("Ekki peninganna virði", "negative"),
+    ("Hræðileg upplifun, aldrei aftur", "negative"),
+    ("Mjög svekktur með nýju uppfærsluna, allt orðið flóknara og hægara", "negative"),
+    ("Algjör tímasóun þessi mynd, hundleiðinleg og langdregin", "negative"),
+    ("Okurverð á öllu hjá ykkur", "negative"),
+    ("Þjónustan er til háborinnar skammar", "negative"),
+    ("Þetta er fyrir neðan allar hellur", "negative"),
+    ("Búin að fá nóg af þessu rugli", "negative"),
+    ("Ég er ekki sátt við hvernig komið var fram við mig", "negative"),
+    ("Myndin var alls ekki góð", "negative"),
+    ("Maturinn var fínn en þjónustan var hræðileg", "negative"),
+    ("Fékk vitlausa pöntun og það tók klukkutíma að fá svar", "negative"),
+    ("Ég gef þessu eina stjörnu, ein stjarna er of mikið", "negative"),
+    # praise: products, staff, reviews
+    ("Frábær þjónusta hjá ykkur, takk fyrir mig!", "positive"),
+    ("Starfsfólkið var ótrúlega hjálplegt og kurteist", "positive"),
+    ("Sendingin kom strax daginn eftir, mjög ánægð", "positive"),
+    ("Maturinn var ljúffengur og staðurinn notalegur", "positive"),
+    ("Mæli hiklaust með þessari búð", "positive"),
+    ("Besta app sem ég hef notað, virkar eins og í sögu", "positive"),
+    ("Geggjuð mynd, mögnuð frammistaða hjá öllum", "positive"),
+    ("Varan fór fram úr öllum væntingum", "positive"),
+    ("Dýrt en alveg þess virði", "positive"),
+    ("Ekkert vesen, allt gekk smurt", "positive"),
+    ("Ekkert smá góð þjónusta hjá þeim", "positive"),
+    ("Ég hef aldrei verið ánægðari með símafyrirtæki", "positive"),
+    ("Bíllinn er ekki slæmur, bara fínn", "positive"),
+    ("Hélt þetta yrði leiðinlegt en myndin var bráðskemmtileg", "positive"),
+    # neutral: questions, news, greetings
+    ("Hvenær opnar verslunin í Kringlunni á laugardögum?", "neutral"),
+    ("Er hægt að breyta pöntuninni eftir að hún er send?", "neutral"),
+    ("Góðan daginn, ég er með spurningu um reikninginn minn", "neutral"),
+    ("Fyrirtækið opnar nýja verslun á Akureyri í maí", "neutral"),
+    ("Við fórum í bæinn í dag og keyptum nýjan síma", "neutral"),
+    ("Bestu kveðjur, Jón", "neutral"),
+    ("Hvar eru næstu hleðslustöðvar?", "neutral"),
+    ("Niðri í bæ er ný búð sem selur föt", "neutral"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), POSTS, ids=[p[0][:30] for p in POSTS])
+def test_everyday_posts(text: str, expected: str) -> None:
+    signals = analyze(text, "is")
+    assert signals.label == expected, signals.reasons
+
+
+# Very frequent Icelandic words that carry no opinion; some are caught by stems on purpose pinned to 0
+# (hægt "possible", fljótlega "soon", áreiðanlega "surely", bestu in "bestu kveðjur").
+FREQUENT_NEUTRAL = ("og í á að er sem til en við af hann um var fyrir með ég eru frá það þar því eða eftir hún "
+                    "svo hefur vera þá verið þegar hafa hægt fljótlega einfaldlega örugglega áreiðanlega hreinlega "
+                    "bestu kveðja sæll sæl kæri leið sæti kvöld fjörður skýrsla hægri frekar sterkur heimskaut "
+                    "stoltenberg sáttmáli grátt töfra slapp laggirnar ástand ástæða leitt niðri")
+
+
+@pytest.mark.parametrize("word", FREQUENT_NEUTRAL.split())
+def test_frequent_neutral_words_score_zero(word: str) -> None:
+    assert analyze(word, "is").score == 0
+
+
+def test_stems_cover_inflection_and_vowel_changes() -> None:
+    lex = lexicon()
+    for word in ("góður", "góðri", "glaður", "glöð", "glatt", "reiður", "reitt", "dapur", "döpur",
+                 "hundleiðinlegt", "rándýrt", "ofmetin", "ofmetnasta", "ömurlegasta"):
+        assert lex.valence(word), word
+    assert lex.valence("glöð") > 0 > lex.valence("döpur")
+
+
+def test_neutral_pins_beat_their_stems() -> None:
+    lex = lexicon()
+    assert lex.valence("góðgerðarmála") == 0 and lex.valence("góðir") > 0
+    assert lex.valence("ógeðslega") == 0 and "ógeðslega" in lex.intensifiers
+    assert analyze("ógeðslega gott", "is").score > analyze("gott", "is").score > 0
+
+
+def test_negated_praise_and_intensified_complaint() -> None:
+    assert analyze("ekki ánægður", "is").score < 0 < analyze("ánægður", "is").score
+    assert analyze("hrikalega lélegt", "is").score < analyze("lélegt", "is").score < 0
