@@ -30,6 +30,9 @@ POSTS = [
     ("Maturinn var fínn en þjónustan var hræðileg", "negative"),
     ("Fékk vitlausa pöntun og það tók klukkutíma að fá svar", "negative"),
     ("Ég gef þessu eina stjörnu, ein stjarna er of mikið", "negative"),
+    ("Það er ekki hægt að ná í ykkur", "negative"),
+    ("Appið er fínt en hleðst hægt", "negative"),
+    ("Fékk ekki pakkann á réttum tíma", "negative"),
     # praise: products, staff, reviews
     ("Frábær þjónusta hjá ykkur, takk fyrir mig!", "positive"),
     ("Starfsfólkið var ótrúlega hjálplegt og kurteist", "positive"),
@@ -45,6 +48,7 @@ POSTS = [
     ("Ég hef aldrei verið ánægðari með símafyrirtæki", "positive"),
     ("Bíllinn er ekki slæmur, bara fínn", "positive"),
     ("Hélt þetta yrði leiðinlegt en myndin var bráðskemmtileg", "positive"),
+    ("Flott verð og fljót afgreiðsla", "positive"),
     # neutral: questions, news, greetings
     ("Hvenær opnar verslunin í Kringlunni á laugardögum?", "neutral"),
     ("Er hægt að breyta pöntuninni eftir að hún er send?", "neutral"),
@@ -54,6 +58,8 @@ POSTS = [
     ("Bestu kveðjur, Jón", "neutral"),
     ("Hvar eru næstu hleðslustöðvar?", "neutral"),
     ("Niðri í bæ er ný búð sem selur föt", "neutral"),
+    ("Er hægt að borga með korti?", "neutral"),
+    ("Kæra Sigga, ég sendi þér reikninginn á morgun", "neutral"),
 ]
 
 

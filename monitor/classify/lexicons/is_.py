@@ -61,7 +61,7 @@ _PRAISE = {
     **words(1.5, "kúl nett nettur svalur cool good epic bros* brosandi hlátur* hló hlæ hlæja fyndið vei veii yes"),
     **words(1.0, "vel betri betra ágæt* ágætis ódýr* upplýsandi skýr ókeypis góði sætt verðlaun* vinsæl* "
                  "örugg* einföld* blessun fjölbreytt* metsölu* ferskleik* brakandi áhyggjulaus*"),
-    **words(1.0, "lol haha hahaha hahah hehe"),
+    **words(0.8, "lol haha hahaha hahah hehe"),
     **words(0.5, "góðan"),
 }
 
@@ -198,7 +198,8 @@ PHRASES = [
              r"falin gjöld|falinn kostnað\w*|segi upp (?:áskriftinni|samningnum|viðskiptum)|"
              r"skipti um (?:banka|símafyrirtæki|fyrirtæki|þjónustuaðila)",
              r"hár í (?:matnum|súpunni|réttinum)|maturinn (?:var )?(?:kaldur|ískaldur|hrár)|"
-             r"vitlaus\w* (?:vara|pöntun|stærð)|röng vara|rangri vöru|ekki (?:\w+ ){0,2}á réttum tíma"),
+             r"vitlaus\w* (?:vara|pöntun|stærð)|röng vara|rangri vöru|ekki (?:\w+ ){0,2}á réttum tíma",
+             r"(?:ekki|aldrei) hægt að (?:ná í|ná sambandi|hringja|skrá sig|borga|panta|komast)|næ ekki í ykkur"),
     *phrases(-1.5, None,
              r"því miður|ekkert (?:sérstakt|spes)|þoli ekki|þoldi ekki|á ekki til orð|"
              r"hefði (?:getað|mátt) (?:verið|vera) betri|fyrir ofan garð og neðan|sit uppi með|"
@@ -212,7 +213,8 @@ PHRASES = [
              r"bilun|bilað\w*|hrun\w*|hrundi",
              r"kemst ekki inn|næ ekki sambandi|ekkert net|netið (?:er )?(?:dottið út|niðri|farið)|"
              r"sambandslaus\w*|villa|villuboð",
-             r"hleðst ekki|opnast ekki|frýs|frosið|(?:dettur|datt|dottið) út|hægagang\w*|netið er (?:svo )?hægt"),
+             r"hleðst ekki|opnast ekki|frýs|frosið|(?:dettur|datt|dottið) út|hægagang\w*|netið er (?:svo )?hægt",
+             r"(?:hleðst|hleður|hlaðast|gengur|virkar|keyrir|svarar|opnast|uppfærist) (?:\w+ )?hægt"),
     *phrases(-1.0, "risk", r"lögfræðing\w*|lögregl\w*|kæra (?:ykkur|málið|fyrirtækið)|kæri ykkur|kæru|neytendastofu|"
                            r"svik|svikin|hakkað\w*|gagnaleka\w*|leki|hættuleg\w*"),
     *phrases(0.0, "request", r"vinsamlegast|getið þið|geturðu|gætuð þið|hjálp|hjálpið|aðstoð\w*|hvernig get ég|"
@@ -232,6 +234,8 @@ PHRASES = [
              r"slær í gegn|stendur upp úr|bjargaði (?:deginum|mér|okkur)|gerði daginn",
              r"í skýjunum|sjöunda himni|get ekki beðið|hlakka til"),
     *phrases(0.8, None, r"sem betur fer"),
+    *phrases(2.0, "praise", r"fljót (?:og \w+ )?(?:afgreiðsla|þjónusta|svör|viðbrögð|sending|að svara|að bregðast)"),
+    *phrases(-1.0, None, r"(?:verðið|verðin|gjöldin|áskriftin|afborgunin) (?:hefur |hafa )?hækk\w*|hækkuðu verð\w*"),
     # "never been better", "without doubt the best": the negator in front is not a negation
     *phrases(3.0, "praise",
              r"best(?:a|i|u)? í heimi|best(?:a|i|u)? (?:\w+ )?(?:sem ég hef|ever)",
