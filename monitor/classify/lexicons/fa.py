@@ -172,8 +172,9 @@ _STEMS = {"عالیی*": 3.0, "مرسیی*": 2.0, "ممنونن*": 2.0, "خخخ*
 _ENTRIES = {**_VERBS, **_STEMS, **_POSITIVE, **_NEGATIVE, **_THEMES, **_NEGATED_FORMS, **_NEUTRAL}
 
 # longest first, so «مشکلاتشون» tries «شون» before «ن»
-SUFFIXES = tuple(sorted("هایشان هایمان هایتان هاشون هامون هاتون هایش هایم هایت هایی های اشون ترین است شون مون "
-                        "تون هاش ها تر ست ام ای یی ند ی ه ش م ت ن ا".split(), key=len, reverse=True))
+_SUFFIX_SPEC = ("هایشان هایمان هایتان هاشون هامون هاتون هایش هایم هایت هایی های اشون ترین است شون مون "
+                "تون هاش ها تر ست ام ای یی ند ی ه ش م ت ن ا")
+SUFFIXES = tuple(sorted(_SUFFIX_SPEC.split(), key=len, reverse=True))
 
 NEGATORS = "نه هیچ بدون نمی بی هرگز هیچوقت هیچگاه"
 # «نداره/نباشید/نمیکنه» after a word negate it: «مشکلی نداره», «خسته نباشید», «هنگ نمیکنه»
