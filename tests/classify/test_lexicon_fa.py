@@ -65,7 +65,7 @@ def test_hand_written_posts(text: str, label: str) -> None:
 
 # very common words in Persian posts and news that must carry no sentiment of their own
 _NEUTRAL_SPEC = ("است که این را از با در به برای یک کرد شد می هم تا ما آن دقیقه هنگام مقاومت تخمین "
-           "گندم مرتبه پیگیری لطفا سفارش پشتیبانی قیمت ارسال اینترنت کارت گوشی سلام امروز")
+                 "گندم مرتبه پیگیری لطفا سفارش پشتیبانی قیمت ارسال اینترنت کارت گوشی سلام امروز")
 NEUTRAL = _NEUTRAL_SPEC.split()
 
 
