@@ -133,7 +133,7 @@ def _modifier(lex: Lexicon, low: list[str], i: int) -> float:
 
 def _negated(lex: Lexicon, low: list[str], i: int) -> bool:
     for j in range(i - 1, max(i - 4, -1), -1):
-        if low[j] in _CLAUSE_END:
+        if low[j] in _CLAUSE_END or low[j] in lex.contrast:  # "nothing but problems": the negation ends at "but"
             break
         if low[j] in lex.negators or low[j].endswith("n't"):
             return True

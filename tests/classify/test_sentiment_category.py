@@ -73,3 +73,15 @@ def test_velocity_and_author_history_are_inputs() -> None:
     busy = CLASSIFIER.assess(m, velocity=30, author_complaints=5)
     assert base.severity == "medium" and busy.severity == "critical"
     assert any("negative reports lately" in r for r in busy.reasons) and any("complained 5" in r for r in busy.reasons)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Never been better, thanks Acme", "positive"),
+    ("I couldn't be happier with the new app", "positive"),
+    ("No complaints, delivery was on time", "positive"),
+    ("I have never seen such great service", "positive"),
+    ("Nothing but problems since the update", "negative"),  # the negation ends at "but"
+    ("The app is not good", "negative"),
+])
+def test_emphatic_negation_and_negation_scope(text: str, expected: str) -> None:
+    assert analyze(text, "en").label == expected

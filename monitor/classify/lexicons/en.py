@@ -71,6 +71,11 @@ PHRASES = [
              r"thank you so much|thanks so much|many thanks|big thanks|shout ?out to|kudos to|props to",
              r"great (?:job|service|work|experience|flight|crew|staff|team)|well done|(?:love|loved|loving) (?:you|your|the|this|it|my)",
              r"best (?:airline|service|company|app|provider|customer service|ever)|made my day|above and beyond|you rock|you guys rock"),
+    # emphatic negation: the negated word would otherwise flip the verdict
+    *phrases(3.0, None,
+             r"(?:never|not) been better|(?:could ?n[o']?t|could not|can'?t|cannot) (?:be|have been) (?:happier|better)",
+             r"(?:can'?t|cannot|could ?n'?t) complain|no complaints|never (?:disappoints?|fails? to (?:impress|amaze))",
+             r"(?:never|n't ever) (?:seen|had|experienced|met) (?:such|so|a better|better|more)"),
 ]
 
 
