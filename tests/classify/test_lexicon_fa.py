@@ -54,6 +54,26 @@ POSTS = [
     ("اصلا خوب نیست", "negative"),
     ("راضی نیستم", "negative"),
     ("نمیپسندم", "negative"),
+    # review wording: spoiled food, wear-out, apps that close, support that never acts, fixed problems
+    ("غذا یخ کرده بود", "negative"),
+    ("لباس با اولین شستشو آب رفت", "negative"),
+    ("برنامه مدام خودش بسته میشه", "negative"),
+    ("سه بار تماس گرفتم کسی برنداشت", "negative"),
+    ("ملافه ها تمیز نبودن", "negative"),
+    ("ارزش وقت گذاشتن نداره", "negative"),
+    ("کیفیت صدا پایینه", "negative"),
+    ("ارزش وقت گذاشتن داره", "positive"),
+    ("مشکل پرداخت با آپدیت جدید برطرف شد", "positive"),
+    ("هیچی از برندهای خارجی کم نداره", "positive"),
+    ("اصلا اذیت نشدم", "positive"),
+    ("بعد از یک سال هنوز مثل روز اول کار میکنه", "positive"),
+    ("دم همتون گرم", "positive"),
+    # neither-nor, how-long questions and formal «کند» stay neutral
+    ("نه خیلی خوب بود نه خیلی بد", "neutral"),
+    ("چقدر طول میکشه تا برسه؟", "neutral"),
+    ("دولت باید این کار را بکند و اقدام کند", "neutral"),
+    ("مالیات بر ارزش افزوده ۱۰ درصد است", "neutral"),
+    ("هنوز فیلم رو ندیدم", "neutral"),
 ]
 
 
@@ -65,7 +85,8 @@ def test_hand_written_posts(text: str, label: str) -> None:
 
 # very common words in Persian posts and news that must carry no sentiment of their own
 _NEUTRAL_SPEC = ("است که این را از با در به برای یک کرد شد می هم تا ما آن دقیقه هنگام مقاومت تخمین "
-                 "گندم مرتبه پیگیری لطفا سفارش پشتیبانی قیمت ارسال اینترنت کارت گوشی سلام امروز")
+                 "گندم مرتبه پیگیری لطفا سفارش پشتیبانی قیمت ارسال اینترنت کارت گوشی سلام امروز "
+                 "کند تازه دم آب طول حجم بار کار گرم هنوز")
 NEUTRAL = _NEUTRAL_SPEC.split()
 
 
