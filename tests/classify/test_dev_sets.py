@@ -16,7 +16,7 @@ DATA = Path(__file__).parent.parent / "data" / "classify"
 LABELS = ("negative", "neutral", "positive")
 # floor = measured macro-F1 on the whole file minus 0.03
 FLOORS = {
-    "fa": 0.824,  # measured 0.854 (dev part 0.903, held-out part 0.756)
+    "fa": 0.823,  # measured 0.8535 on all 300 lines (dev part 0.903, held-out part 0.756)
 }
 
 
