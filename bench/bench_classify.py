@@ -1,6 +1,6 @@
 """Measure the offline classifier on the labelled sets in ../shared/data (measuring only; never shipped).
 
-    /work/venv/bin/python bench/bench_classify.py [--data PATH] [--limit N]
+    .venv/bin/python bench/bench_classify.py [--data PATH] [--limit N]
 
 Prints per-set macro-F1 (and accuracy), posts/s for the whole assess() one post at a time, and language-ID
 accuracy. Sets that are absent are skipped. Nothing here feeds back into the shipped lexicons or thresholds.

@@ -4,7 +4,7 @@ Deterministic (seeded). Brand names and words are made-up syllable strings in La
 letters; post words follow a Zipf law over a 60,000-word vocabulary, and about one post in five mentions a
 brand (exact, inflected, joined with a hyphen, or with one typo). Prints build time, posts/s, mentions.
 
-    /work/venv/bin/python bench/bench_matching.py [--brands 1000] [--posts 20000]
+    .venv/bin/python bench/bench_matching.py [--brands 1000] [--posts 20000]
 """
 from __future__ import annotations
 

@@ -85,3 +85,10 @@ def test_velocity_and_author_history_are_inputs() -> None:
 ])
 def test_emphatic_negation_and_negation_scope(text: str, expected: str) -> None:
     assert analyze(text, "en").label == expected
+
+
+def test_a_multi_word_lexicon_entry_is_refused_not_silently_dropped() -> None:
+    from monitor.classify.lexicons import words
+    assert words(2.0, "good great*") == {"good": 2.0, "great*": 2.0}
+    with pytest.raises(ValueError, match="phrases"):
+        words(2.0, "good vel_leikin")

@@ -16,7 +16,11 @@ Tag = str  # "complaint" | "outage" | "question" | "request" | "praise" | "risk"
 
 
 def words(valence: float, spec: str) -> dict[str, float]:
-    return {w: valence for w in normalize(spec).lower().split()}
+    """Whitespace-separated single words or stems; a multi-word expression belongs in `phrases`."""
+    entries = normalize(spec).lower().split()
+    if bad := [w for w in entries if "_" in w]:
+        raise ValueError(f"lexicon words are single words; write {bad[:3]} as phrases")
+    return dict.fromkeys(entries, valence)
 
 
 @dataclass(frozen=True)
