@@ -79,7 +79,7 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        self.acks = AckPoller(ack_listeners(settings, self.http, self.store))
+        self.acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
         self.metrics = Metrics(store_gauges(self.store))
         if settings.metrics.enabled:
             setup_logging(settings.log.level, settings.log.format, self.metrics)
@@ -151,7 +151,7 @@ class Daemon:
             if settings.store.resolved_path() != self.store.path:
                 raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
             components = build_components(settings, self.http)
-            acks = AckPoller(ack_listeners(settings, self.http, self.store))
+            acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)
         else:

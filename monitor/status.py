@@ -9,17 +9,20 @@ from .settings import Settings
 from .store import Store
 
 STATUSES = ("pending", "sending", "sent", "dead")
+LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
 
 
 def collect_status(settings: Settings, now: float) -> dict[str, Any]:
     path = settings.store.resolved_path()
-    states, counts, dead, alerts = {}, {}, [], {"open": 0, "late": 0}
+    states, counts, dead, alerts, listeners = {}, {}, [], {"open": 0, "late": 0}, []
     if path.exists():
         store = Store(path, readonly=True)
         try:
             if store.schema_version() > 0:
                 states = {s.source_id: asdict(s) for s in store.source_states()}
                 counts, dead, alerts = store.outbox_counts(), store.dead_letters(), store.open_alerts(now)
+                if store.schema_version() >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
+                    listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
         finally:
             store.close()
     sources = [{"id": sid, "type": cfg.type, "health": _health(cfg.enabled, states.get(sid)),
@@ -32,7 +35,7 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                    **{s: counts.get(nid, {}).get(s, 0) for s in STATUSES}}
                   for nid in dict.fromkeys([*settings.notifiers, *counts])]
     return {"store": str(path), "sources": sources, "deliveries": deliveries, "dead_letters": dead,
-            "alerts": alerts}
+            "ack_listeners": listeners, "alerts": alerts}
 
 
 def _health(enabled: bool, state: dict | None) -> str:
@@ -64,6 +67,11 @@ def render_status(report: dict[str, Any]) -> str:
         lines += ["", "recent dead letters:"]
         lines += [f"  alert {d['alert_id']} -> {d['notifier_id']} after {d['attempts']} attempt(s): {d['last_error']}"
                   for d in report["dead_letters"]]
+    if report["ack_listeners"]:
+        lines += ["", "acknowledgement listeners (as of the daemon's last change):"]
+        for x in report["ack_listeners"]:
+            state = f"ok since {x['since']}" if x["ok"] else f"FAILING since {x['since']}: {x['last_error']}"
+            lines.append(f"  {x['listener']:<34} {state}")
     a = report["alerts"]
     lines += ["", f"alerts: {a['open']} open, {a['late']} past respond-by"]
     return "\n".join(lines)

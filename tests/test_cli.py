@@ -3,6 +3,7 @@ import json
 import pytest
 
 from monitor.cli import main
+from monitor.store import Store
 from tests.e2e.servers import FeedServer, HookReceiver
 
 
@@ -80,6 +81,22 @@ def test_once_status_and_ack(tmp_path, capsys, servers):
     assert main(["ack", "--config", str(config), alert_id]) == 1
     assert main(["status", "--config", str(config)]) == 0
     assert "alerts: 0 open" in capsys.readouterr().out
+
+
+def test_status_shows_failing_acknowledgement_listeners(tmp_path, capsys):
+    config = write_config(tmp_path)
+    store = Store(tmp_path / "state.db")
+    store.migrate()
+    store.save_listener_state("matrix:room", False, 1_764_000_000.0, "matrix sync: HTTP 401")
+    store.save_listener_state("telegram:tg", True, 1_764_000_000.0, None)
+    store.close()
+    assert main(["status", "--json", "--config", str(config)]) == 0
+    listeners = json.loads(capsys.readouterr().out)["ack_listeners"]
+    assert [(x["listener"], x["ok"], x["since"]) for x in listeners] == [
+        ("matrix:room", False, "2025-11-24T16:00:00+00:00"), ("telegram:tg", True, "2025-11-24T16:00:00+00:00")]
+    assert main(["status", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "matrix:room" in out and "FAILING since 2025-11-24T16:00:00+00:00: matrix sync: HTTP 401" in out
 
 
 def test_once_reports_a_broken_source_and_fails(tmp_path, capsys):

@@ -3,6 +3,8 @@ buttons (getUpdates), Slack reactions (reactions.get), and the brands' own publi
 it acknowledged and raises only monitor.errors kinds; `AckPoller` runs them all and contains those errors."""
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import structlog
 
@@ -47,37 +49,60 @@ def ack_listeners(settings: Settings, http: httpx.AsyncClient, store: Store) -> 
 
 class AckPoller:
     """Polls every listener once per call; a failing listener is logged when it starts and stops failing (not on
-    every poll), skipped until a server-given Retry-After has passed, and never stops the others."""
+    every poll), skipped until a server-given Retry-After has passed, and never stops the others. With a store,
+    each listener's state is saved when it changes, for `brand-monitor status`."""
 
-    def __init__(self, listeners: list[AckListener]):
+    def __init__(self, listeners: list[AckListener], store: Store | None = None):
         self.listeners = listeners
-        self._failing: dict[str, str] = {}
+        self._store = store
+        self._errors: dict[str, str | None] = {}  # `kind:id` -> the last error, None while it works
         self._resume_at: dict[str, float] = {}
+        self._since: dict[str, float] = {}  # when each listener started working or failing
+        self._forgotten = False
 
     async def poll(self, now: float) -> int:
+        if self._store is not None and not self._forgotten:
+            await self._store.run(self._store.forget_listeners_except, [_key(x) for x in self.listeners])
+            self._forgotten = True
         total = 0
         for listener in self.listeners:
-            key = f"{listener.kind}:{listener.id}"
+            key = _key(listener)
             if now < self._resume_at.get(key, 0.0):
                 continue
             try:
                 total += await listener.poll_once(now)
             except ExternalError as exc:
-                self._failed(key, listener, exc, now)
+                if isinstance(exc, RateLimitedError) and exc.retry_after:
+                    self._resume_at[key] = now + exc.retry_after
+                await self._record(key, listener, exc, now)
             else:
-                if self._failing.pop(key, None) is not None:
-                    log.info("ack_listener_recovered", notifier_id=listener.id, via=listener.kind)
                 self._resume_at.pop(key, None)
+                await self._record(key, listener, None, now)
         return total
 
     def failing(self) -> dict[str, str]:
-        """`kind:notifier id` -> the last error, for status."""
-        return dict(self._failing)
+        """`kind:notifier id` -> the last error."""
+        return {key: error for key, error in self._errors.items() if error is not None}
 
-    def _failed(self, key: str, listener: AckListener, exc: ExternalError, now: float) -> None:
-        if isinstance(exc, RateLimitedError) and exc.retry_after:
-            self._resume_at[key] = now + exc.retry_after
-        if key not in self._failing:
+    async def _record(self, key: str, listener: AckListener, exc: ExternalError | None, now: float) -> None:
+        error = None if exc is None else str(exc)
+        known, previous = key in self._errors, self._errors.get(key)
+        if known and previous == error:
+            return
+        if not known or (previous is None) != (error is None):
+            self._since[key] = now
+        self._errors[key] = error
+        if exc is not None and previous is None:
             log.warning("ack_listener_failed", notifier_id=listener.id, via=listener.kind,
-                        error_kind=type(exc).__name__, error=str(exc))
-        self._failing[key] = str(exc)
+                        error_kind=type(exc).__name__, error=error)
+        elif exc is None and known:
+            log.info("ack_listener_recovered", notifier_id=listener.id, via=listener.kind)
+        if self._store is not None:
+            try:
+                await self._store.run(self._store.save_listener_state, key, error is None, self._since[key], error)
+            except sqlite3.Error as err:  # the listeners' own work goes on; status is just less current
+                log.warning("listener_state_not_saved", listener=key, error=str(err))
+
+
+def _key(listener: AckListener) -> str:
+    return f"{listener.kind}:{listener.id}"

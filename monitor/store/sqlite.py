@@ -308,6 +308,24 @@ class Store:
             conn.execute("UPDATE outbox SET status='pending', attempts=attempts-1, lease_until=NULL"
                          f" WHERE id IN ({_marks(row)}) AND lease_token=? AND status='sending'", (*row.ids, row.lease_token))
 
+    # -- acknowledgement listeners ------------------------------------------------------------------------
+
+    def save_listener_state(self, listener: str, ok: bool, since: float, error: str | None) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT INTO listener_state (listener, ok, since, last_error) VALUES (?,?,?,?)"
+                         " ON CONFLICT (listener) DO UPDATE SET ok=excluded.ok, since=excluded.since,"
+                         " last_error=excluded.last_error", (listener, int(ok), since, error))
+
+    def forget_listeners_except(self, listeners: Sequence[str]) -> None:
+        """Drop the state of listeners no longer configured (after a start or reload)."""
+        with self._write() as conn:
+            conn.execute(f"DELETE FROM listener_state WHERE listener NOT IN ({','.join('?' * len(listeners))})",
+                         tuple(listeners))
+
+    def listener_states(self) -> list[dict[str, Any]]:
+        return [dict(r, ok=bool(r["ok"])) for r in
+                self._conn.execute("SELECT listener, ok, since, last_error FROM listener_state ORDER BY listener")]
+
     # -- reporting ------------------------------------------------------------------------------------------
 
     def outbox_counts(self) -> dict[str, dict[str, int]]:

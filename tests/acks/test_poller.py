@@ -57,3 +57,18 @@ async def test_failures_are_contained_logged_on_change_and_retry_after_honoured(
                       ("ack_listener_failed", "broken"), ("ack_listener_recovered", "flaky"),
                       ("ack_listener_recovered", "limited")]
     assert poller.failing() == {"test:broken": "bad token"}
+
+
+async def test_listener_state_is_saved_on_change_for_status(store):
+    flaky = Scripted("flaky", [TransientError("down"), TransientError("still down"), 1, 0])
+    steady = Scripted("steady", [0, 0, 0, 0])
+    store.save_listener_state("test:removed", False, 1.0, "gone from the config")
+    poller = AckPoller([flaky, steady], store)
+    await poller.poll(10.0)
+    await poller.poll(20.0)
+    assert store.listener_states() == [
+        {"listener": "test:flaky", "ok": False, "since": 10.0, "last_error": "still down"},
+        {"listener": "test:steady", "ok": True, "since": 10.0, "last_error": None}]
+    await poller.poll(30.0)
+    await poller.poll(40.0)
+    assert store.listener_states()[0] == {"listener": "test:flaky", "ok": True, "since": 30.0, "last_error": None}
