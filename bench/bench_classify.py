@@ -61,7 +61,8 @@ def tweeteval(d: Path) -> list[Example]:
 
 
 def complaints(d: Path) -> list[Example]:
-    return [(r[1], "complaint" if r[2] == "1" else "not") for r in _rows(d / "complaints_preotiuc2019/complaints-data.csv")]
+    rows = _rows(d / "complaints_preotiuc2019/complaints-data.csv")
+    return [(r[1], "complaint" if r[2] == "1" else "not") for r in rows]
 
 
 def _five_to_three(value: int) -> str:

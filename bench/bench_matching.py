@@ -45,7 +45,8 @@ def make_brands(rng: random.Random, n: int) -> list[BrandConfig]:
             keywords.append(word(rng, scripts[(len(brands) + 1) % 3], 3))
         brands.append(BrandConfig(name=f"b{len(brands)}-{name}", keywords=keywords,
                                   competitor=rng.random() < 0.1,
-                                  exclude=[f"{word(rng, script, 2)} {word(rng, script, 2)}"] if rng.random() < 0.1 else []))
+                                  exclude=([f"{word(rng, script, 2)} {word(rng, script, 2)}"]
+                                           if rng.random() < 0.1 else [])))
     return brands
 
 

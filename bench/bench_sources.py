@@ -23,9 +23,10 @@ from pathlib import Path
 
 def feed_body(n: int, items: int) -> bytes:
     now = format_datetime(datetime.now(timezone.utc))
+    complaint, ordinary = "Acme is down again, still waiting", "An ordinary post about the weather and other things"
     entries = "".join(
         f"<item><guid>https://site{n}.example/p/{i}</guid><link>https://site{n}.example/p/{i}</link>"
-        f"<title>Post {i} of feed {n}</title><description>{'Acme is down again, still waiting' if i % 5 == 0 else 'An ordinary post about the weather and other things'} "
+        f"<title>Post {i} of feed {n}</title><description>{complaint if i % 5 == 0 else ordinary} "
         f"{'lorem ipsum ' * 30}</description><pubDate>{now}</pubDate></item>" for i in range(items))
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {n}</title>'
             f"<link>https://site{n}.example/</link><description>d</description>{entries}</channel></rss>").encode()
@@ -61,7 +62,8 @@ async def cycle(sources: int, hosts: int, port: int) -> tuple[float, int, int]:
 
     lines = ["brands: [{name: Acme}]", "notifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}",
              "routes: [{name: all, notify: [hook]}]", "sources:"]
-    lines += [f"  feed{n}: {{type: rss, url: 'http://127.0.0.{n % hosts + 1}:{port}/feed/{n}'}}" for n in range(sources)]
+    lines += [f"  feed{n}: {{type: rss, url: 'http://127.0.0.{n % hosts + 1}:{port}/feed/{n}'}}"
+              for n in range(sources)]
     settings = parse_settings("\n".join(lines))
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "state.db")

@@ -12,14 +12,16 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 DEMO_POSTS = [
-    ("Northwind app down?", "Is the Northwind app down for everyone? It won't log me in and support is not answering. Third time this week!"),
+    ("Northwind app down?",
+     "Is the Northwind app down for everyone? It won't log me in and support is not answering. Third time this week!"),
     ("Love the new Northwind plan", "Switched to Northwind last month and the speed is excellent. Thanks!"),
     ("Weather today", "Sunny with light wind in the afternoon. Nothing about any company here."),
     ("Northwind не работает", "Northwind опять не работает, ещё жду ответа от поддержки. Ужас."),
     ("Northwind billing", "I was charged twice by Northwind this month, still waiting for a refund."),
     ("Netið hjá Northwind", "Netið hjá Northwind virkar ekki og enn að bíða eftir svari."),
     ("سوال درباره Northwind", "اینترنت Northwind قطع است و هنوز منتظرم، لطفاً بررسی کنید."),
-    ("How do I change my Northwind router password?", "Can you help? How do I change the Wi-Fi password on the Northwind router?"),
+    ("How do I change my Northwind router password?",
+     "Can you help? How do I change the Wi-Fi password on the Northwind router?"),
     ("Nortwind support", "Nortwind support never answers my emails."),
     ("Нортвинд", "Нортвинд опять без связи третий день, верните деньги."),
     ("Northwind down?", "Northwind is down for me too, the app won't log me in."),

@@ -1,6 +1,7 @@
 """Acknowledging alerts from where people are, with no public endpoint: Matrix reactions (sync), Telegram
-buttons (getUpdates), Slack reactions (reactions.get), and the brands' own public replies (Mastodon, Bluesky). Each listener's `poll_once(now)` returns how many alerts
-it acknowledged and raises only monitor.errors kinds; `AckPoller` runs them all and contains those errors."""
+buttons (getUpdates), Slack reactions (reactions.get), and the brands' own public replies (Mastodon, Bluesky).
+Each listener's `poll_once(now)` returns how many alerts it acknowledged and raises only monitor.errors kinds;
+`AckPoller` runs them all and contains those errors."""
 from __future__ import annotations
 
 import sqlite3

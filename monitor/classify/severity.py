@@ -24,7 +24,8 @@ def severity(*, category: Category, sentiment_score: float, followers: int | Non
     parts = [
         (_steps(sentiment_score, s.negative_cutoffs, downward=True), f"tone {sentiment_score:+.2f}"),
         (_steps(followers or 0, s.followers_cutoffs), f"reach {followers or 0} followers"),
-        (_steps(likes + 2 * reposts + replies, s.engagement_cutoffs), f"engagement {likes} likes/{reposts} reposts/{replies} replies"),
+        (_steps(likes + 2 * reposts + replies, s.engagement_cutoffs),
+         f"engagement {likes} likes/{reposts} reposts/{replies} replies"),
         (_steps(velocity, s.velocity_cutoffs), f"{velocity} negative reports lately"),
         (_steps(author_complaints, s.history_cutoffs), f"author complained {author_complaints}× before"),
     ]

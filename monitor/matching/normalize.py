@@ -23,7 +23,8 @@ _SPECIAL = {
 }
 # Removed from lookup keys; inside a word they do not split it (ZWNJ does: see TOKEN_RE).
 _IGNORABLE = "\u0640\u00ad\u200d\u200e\u200f\u2060\ufeff"
-_MARK_RANGES = "\u0300-\u036f\u0483-\u0489\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed"
+_MARK_RANGES = ("\u0300-\u036f\u0483-\u0489\u0610-\u061a\u064b-\u065f\u0670"
+                "\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed")
 _TABLE_RANGES = ((0x0000, 0x2FFF), (0xFB00, 0xFFFF))
 
 TOKEN_RE = re.compile(rf"[\w{_MARK_RANGES}{_IGNORABLE}]+")

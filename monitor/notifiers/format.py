@@ -174,7 +174,8 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
     mention, a, post = alert.mention, alert.assessment, alert.mention.post
     brand = clean(mention.brand) + (" (competitor)" if mention.competitor else "")
     return AlertView(
-        severity=a.severity, emoji=SEVERITY_EMOJI.get(a.severity, "⚪"), colour=SEVERITY_COLOUR.get(a.severity, 0x808080),
+        severity=a.severity,
+        emoji=SEVERITY_EMOJI.get(a.severity, "⚪"), colour=SEVERITY_COLOUR.get(a.severity, 0x808080),
         heading=one_line(("⏰ ESCALATED, " + alert.escalation + " · " if alert.escalation else "")
                          + f"{a.severity.capitalize()} · {brand} · {a.category}", 200),
         title=one_line(clean(post.title), title_limit),
@@ -182,7 +183,8 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         author=_author(alert), history=alert.author_history.describe(), where=_where(alert),
         sentiment=f"{SENTIMENT_EMOJI.get(a.sentiment, '')} {a.sentiment} ({a.sentiment_score:+.2f})".strip(),
         category=a.category, language=one_line(clean(a.language), 20),
-        matched=one_line(", ".join(dict.fromkeys(f'"{clean(m.term)}" {m.kind} {m.score:g}' for m in mention.matches[:5])), 300),
+        matched=one_line(", ".join(dict.fromkeys(f'"{clean(m.term)}" {m.kind} {m.score:g}'
+                                                 for m in mention.matches[:5])), 300),
         reasons=one_line("; ".join(clean(r) for r in a.reasons), 400),
         url=safe_url(post.url), respond_by=_time(alert.respond_by), ack_url=safe_url(alert.ack_url),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,
@@ -232,7 +234,8 @@ def _author(alert: Alert) -> str:
 def _where(alert: Alert) -> str:
     post = alert.mention.post
     e = post.engagement
-    counts = [f"{n:,} {label}" for n, label in ((e.likes, "likes"), (e.reposts, "reposts"), (e.replies, "replies")) if n]
+    counts = [f"{n:,} {label}"
+              for n, label in ((e.likes, "likes"), (e.reposts, "reposts"), (e.replies, "replies")) if n]
     return " · ".join([one_line(clean(post.platform), 40), *counts])
 
 

@@ -65,4 +65,5 @@ def _line(alert: Alert) -> str:
     what = post.title or post.text
     what = " ".join(what.split())[:140]
     when = utc(post.published_at).strftime("%H:%M") if post.published_at else ""
-    return f"• [{alert.assessment.severity}/{alert.assessment.category}] {alert.mention.brand}: {what} {post.url} {when}".rstrip()
+    return (f"• [{alert.assessment.severity}/{alert.assessment.category}] {alert.mention.brand}: "
+            f"{what} {post.url} {when}").rstrip()

@@ -95,7 +95,8 @@ def incident_alert(incident: Incident, latest: list[Alert], config: IncidentConf
     now = datetime.fromtimestamp(incident.updated_at, timezone.utc)
     since = datetime.fromtimestamp(incident.opened_at, timezone.utc).strftime("%H:%M UTC")
     update = "" if incident.notified_members == 0 else " (update)"
-    lines = [f"• {a.mention.post.author.handle or 'someone'}: {' '.join((a.mention.post.title or a.mention.post.text).split())[:160]} "
+    lines = [f"• {a.mention.post.author.handle or 'someone'}: "
+             f"{' '.join((a.mention.post.title or a.mention.post.text).split())[:160]} "
              f"{a.mention.post.url}".rstrip() for a in latest[-5:]]
     post = Post(source_id="incidents", platform="incident", id=f"{incident.id}:{incident.members}",
                 url=f"incident:{incident.id}/{incident.members}",

@@ -31,7 +31,8 @@ def holds(when: RouteWhen, mention: Mention, assessment: Assessment) -> bool:
     return when.competitor is None or when.competitor == mention.competitor
 
 
-def active_mute(mention: Mention, assessment: Assessment, mutes: Sequence[MuteConfig], now: datetime) -> MuteConfig | None:
+def active_mute(mention: Mention, assessment: Assessment, mutes: Sequence[MuteConfig],
+                now: datetime) -> MuteConfig | None:
     return next((m for m in mutes if now < m.until and holds(m.when, mention, assessment)), None)
 
 

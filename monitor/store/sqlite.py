@@ -126,7 +126,8 @@ class Store:
             if number <= version:
                 continue
             try:
-                self._conn.executescript(f"BEGIN IMMEDIATE;\n{script.read_text()}\nPRAGMA user_version={number};\nCOMMIT;")
+                self._conn.executescript(f"BEGIN IMMEDIATE;\n{script.read_text()}\n"
+                                         f"PRAGMA user_version={number};\nCOMMIT;")
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
@@ -205,13 +206,15 @@ class Store:
             row = self._conn.execute("SELECT * FROM incident WHERE brand=? AND category=? AND updated_at>=?"
                                      " ORDER BY updated_at DESC LIMIT 1", (brand, category, since)).fetchone()
             if row is not None:
-                incidents[(brand, category)] = Incident(**{**dict(row), "destinations": tuple(json.loads(row["destinations"]))})
+                incidents[(brand, category)] = Incident(
+                    **{**dict(row), "destinations": tuple(json.loads(row["destinations"]))})
                 continue
             rows = self._conn.execute("SELECT id, created_at, payload FROM alert WHERE brand=? AND category=?"
                                       " AND sentiment='negative' AND created_at>=? ORDER BY created_at DESC LIMIT 200",
                                       (brand, category, since))
-            reports[(brand, category)] = [Report(r["id"], r["created_at"], report_words(Alert.from_dict(json.loads(r["payload"]))))
-                                          for r in rows if not r["id"].startswith("incident-")]
+            reports[(brand, category)] = [
+                Report(r["id"], r["created_at"], report_words(Alert.from_dict(json.loads(r["payload"]))))
+                for r in rows if not r["id"].startswith("incident-")]
         return incidents, reports
 
     def author_history(self, handles: list[str]) -> dict[str, AuthorHistory]:
@@ -282,7 +285,8 @@ class Store:
     def mark_retry(self, row: OutboxRow, now: float, next_attempt_at: float, error: str) -> None:
         with self._write() as conn:
             conn.execute("UPDATE outbox SET status='pending', next_attempt_at=?, lease_until=NULL, last_error=?"
-                         f" WHERE id IN ({_marks(row)}) AND lease_token=?", (next_attempt_at, error, *row.ids, row.lease_token))
+                         f" WHERE id IN ({_marks(row)}) AND lease_token=?",
+                         (next_attempt_at, error, *row.ids, row.lease_token))
             _log_attempt(conn, row, now, "retry", None, None, error)
 
     def mark_dead(self, row: OutboxRow, now: float, error: str, fallback: str | None) -> None:
@@ -306,7 +310,8 @@ class Store:
         """Give a claimed but unsent row back (graceful stop), without counting the attempt."""
         with self._write() as conn:
             conn.execute("UPDATE outbox SET status='pending', attempts=attempts-1, lease_until=NULL"
-                         f" WHERE id IN ({_marks(row)}) AND lease_token=? AND status='sending'", (*row.ids, row.lease_token))
+                         f" WHERE id IN ({_marks(row)}) AND lease_token=? AND status='sending'",
+                         (*row.ids, row.lease_token))
 
     # -- acknowledgement listeners ------------------------------------------------------------------------
 
@@ -398,7 +403,8 @@ class Store:
         """The alert a destination's message id belongs to (e.g. the Matrix event a reaction points at)."""
         row = self._conn.execute(
             "SELECT o.alert_id FROM delivery d JOIN outbox o ON o.id=d.outbox_id"
-            " WHERE o.notifier_id=? AND d.remote_id=? AND d.outcome='sent' LIMIT 1", (notifier_id, remote_id)).fetchone()
+            " WHERE o.notifier_id=? AND d.remote_id=? AND d.outcome='sent' LIMIT 1",
+            (notifier_id, remote_id)).fetchone()
         return row[0] if row else None
 
 

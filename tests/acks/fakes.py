@@ -48,7 +48,8 @@ def button_problem(markup: dict[str, Any]) -> str | None:
         for button in row:
             kinds = [k for k in ("url", "callback_data") if k in button]
             if len(kinds) != 1 or not button.get("text"):
-                return "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                return ("Bad Request: can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard")
             if "url" in button and not str(button["url"]).startswith(("http://", "https://")):
                 return "Bad Request: BUTTON_URL_INVALID"
             if "callback_data" in button and not 1 <= len(str(button["callback_data"]).encode()) <= 64:

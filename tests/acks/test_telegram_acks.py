@@ -104,8 +104,9 @@ async def test_webhook_on_the_bot_is_a_permanent_error_that_says_so(httpserver, 
 
 
 async def test_another_poller_on_the_bot_is_transient(httpserver, api, http, store):
-    api.fail(409, {"ok": False, "error_code": 409, "description": "Conflict: terminated by other getUpdates "
-                                                                   "request; make sure that only one bot instance is running"})
+    api.fail(409, {"ok": False, "error_code": 409,
+                   "description": "Conflict: terminated by other getUpdates "
+                                  "request; make sure that only one bot instance is running"})
     with pytest.raises(TransientError):
         await listener(httpserver, http, store).poll_once(NOW)
 

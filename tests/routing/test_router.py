@@ -20,8 +20,8 @@ def assessment(severity="high", sentiment="negative", category="complaint", lang
 
 
 ROUTES = [
-    RouteConfig.model_validate({"name": "urgent", "when": {"severity": ["critical", "high"]}, "notify": ["oncall", "team"],
-                                "respond_within": "30m"}),
+    RouteConfig.model_validate({"name": "urgent", "when": {"severity": ["critical", "high"]},
+                                "notify": ["oncall", "team"], "respond_within": "30m"}),
     RouteConfig.model_validate({"name": "russian", "when": {"language": "ru"}, "notify": ["ru_team"]}),
     RouteConfig.model_validate({"name": "rivals", "when": {"competitor": True}, "notify": ["marketing"], "stop": True}),
     RouteConfig.model_validate({"name": "all", "when": {}, "notify": ["team"]}),
