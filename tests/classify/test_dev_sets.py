@@ -17,6 +17,7 @@ LABELS = ("negative", "neutral", "positive")
 # floor = measured macro-F1 on the whole file minus 0.03
 FLOORS = {
     "fa": 0.823,  # measured 0.8535 on all 300 lines (dev part 0.903, held-out part 0.756)
+    "en": 0.593,  # measured 0.6238 on all 300 lines (no lexicon tuned on this file yet)
 }
 
 
