@@ -9,6 +9,8 @@ from . import Lexicon, phrases, words
 _OVERRIDES = {
     **words(0.0, "please help ok okay sure yes care like well hope want wants free pretty chance "
                  "join joined share god lord matter party dear"),
+    # the names of things in customer posts: "support team", "interest rate", "loyalty points", "fire alarm"
+    **words(0.0, "support supported supporting supports interest interests loyalty fire"),
     **words(-0.8, "joke"),
     **words(0.8, "lol haha hahaha lmao"),
 }
@@ -20,7 +22,8 @@ _ADDITIONS = {
     **words(-2.5, "scam scammed rip-off ripoff worst horrible disgusting pathetic shameful"),
     **words(-2.0, "disappointing disappointed unprofessional unhelpful ignored ignoring rude worse sucks "
                   "smh ugh wtf fml ridiculous unacceptable terrible"),
-    **words(2.0, "thx ty kudos props shoutout smooth seamless"),
+    **words(2.0, "thx ty kudos props shoutout smooth seamless slick goated"),
+    **words(-1.5, "mid"),
 }
 NEGATORS = ("not no never nothing nobody none nor neither without cannot can't cant don't dont doesn't doesnt "
             "didn't didnt isn't isnt wasn't wasnt aren't arent won't wont wouldn't wouldnt shouldn't "
@@ -38,7 +41,7 @@ PHRASES = [
              r"been waiting", r"(?:been )?on hold", r"hold for",
              r"wait(?:ing|ed)? (?:for )?(?:over |almost |nearly )?(?:\d+|an?|one|two|three|four|five|six) "
                  r"(?:hours?|hrs?|days?|weeks?|months?|mins?|minutes?)",
-             r"(?:no|zero|without any) "
+             r"(?:no|zero|without any|not a single|not one) "
                  r"(?:response|reply|answer|help|update|updates|info|information|one|refund|call ?back|email)",
              r"(?:never|haven'?t|didn'?t|not) (?:got|gotten|received|heard back|heard|arrived|came|been refunded|"
                  r"responded|replied|answered|called back|answers|responds|replies|calls back|gets back)",
@@ -84,6 +87,9 @@ PHRASES = [
                  r"(?:love|loved|loving) (?:you|your|the|this|it|my)",
              r"best (?:airline|service|company|app|provider|customer service|ever)|made my day|above and beyond|"
                  r"you rock|you guys rock"),
+    # slang praise whose words read negative on their own ("killing" -3.4)
+    *phrases(4.5, "praise", r"(?:killing|killed|crushing|crushed|nailing|nailed) it",
+             r"(?:is|was|are|were|so|pure|straight|absolute|absolutely) (?:fire|🔥)"),
     # emphatic negation: the negated word would otherwise flip the verdict
     *phrases(3.0, None,
              r"(?:never|not) been better|"
