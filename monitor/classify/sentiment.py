@@ -61,6 +61,8 @@ def analyze(text: str, language: str, *, positive_at: float = POSITIVE_AT,
     # sarcasm guard: "thanks for the 3 hour delay :(" — praise next to a complaint counts for less
     damp_positive = bool(tags & {"complaint", "outage"}) or symbol_total < 0
     word_total = _words(lex, norm, damp_positive, reasons)
+    if symbol_total > 0 and tags & {"complaint", "outage"}:
+        symbol_total *= _SARCASM_DAMP
     total = phrase_pos * (_SARCASM_DAMP if damp_positive else 1.0) + phrase_neg + word_total + symbol_total
     total += _punctuation(norm, language, total, tags, reasons)
     score = total / math.sqrt(total * total + _SCORE_SCALE) if total else 0.0
@@ -87,7 +89,7 @@ def _words(lex: Lexicon, norm: str, damp_positive: bool, reasons: list[str]) -> 
     raw = _TOKEN.findall(norm)
     low = [t.lower() for t in raw]
     caps_post = _is_shouting(raw)
-    contrast_at = max((i for i, t in enumerate(low) if t in lex.contrast), default=-1)
+    contrast_at = max((i for i, t in enumerate(low) if _is_contrast(lex, low, i)), default=-1)
     total, hits = 0.0, []
     for i, tok in enumerate(low):
         if tok in _CLAUSE_END:
@@ -114,6 +116,13 @@ def _words(lex: Lexicon, norm: str, damp_positive: bool, reasons: list[str]) -> 
     return total
 
 
+def _is_contrast(lex: Lexicon, low: list[str], i: int) -> bool:
+    if low[i] not in lex.contrast:
+        return False
+    comparative = lex.comparative
+    return comparative is None or not any(comparative.fullmatch(t) for t in low[max(i - 2, 0):i])
+
+
 def _is_shouting(raw: list[str]) -> bool:
     letters = [t for t in raw if t.isalpha() and len(t) >= 2]
     caps = sum(1 for t in letters if t.isupper())
@@ -133,7 +142,7 @@ def _modifier(lex: Lexicon, low: list[str], i: int) -> float:
 
 def _negated(lex: Lexicon, low: list[str], i: int) -> bool:
     for j in range(i - 1, max(i - 4, -1), -1):
-        if low[j] in _CLAUSE_END or low[j] in lex.contrast:  # "nothing but problems": the negation ends at "but"
+        if low[j] in _CLAUSE_END or _is_contrast(lex, low, j):  # "nothing but problems": negation ends at "but"
             break
         if low[j] in lex.negators or low[j].endswith("n't"):
             return True

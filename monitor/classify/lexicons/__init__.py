@@ -40,7 +40,7 @@ def phrases(valence: float, tag: Tag | None, *patterns: str) -> list[Phrase]:
     return out
 
 
-_NOT_SETS = frozenset({"phrases", "min_stem", "suffixes", "min_base", "negating_prefix"})
+_NOT_SETS = frozenset({"phrases", "min_stem", "suffixes", "min_base", "negating_prefix", "comparative"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class Lexicon:
     intensifiers: frozenset[str] = frozenset()
     diminishers: frozenset[str] = frozenset()
     contrast: frozenset[str] = frozenset()  # "but": what follows weighs more
+    # Where a contrast word also means "than" (Icelandic «en»): a token this pattern fully matches, right before
+    # it or one word earlier, makes it "than" («betri en búist var við»).
+    comparative: re.Pattern[str] | None = None
     question_words: frozenset[str] = frozenset()
     phrases: list[Phrase] = field(default_factory=list)
     min_stem: int = 4

@@ -201,7 +201,8 @@ CONTRAST = "en samt hins_vegar"
 # «en» is "than" after a comparative («betri en búist var við», «miklu betri myndir en þessa»), "but" elsewhere
 _COMPARATIVE_FORMS = (r"betr[ia]|betur|verr[ia]?|meir[ia]|minn[ia]|fleiri|færri|skárr[ia]|síðr[ia]|\w+legr[ia]|"
                       r"\w{3,}ar[ia]|\w*(?:stærr|lengr|styttr|hærr|lægr|yngr|eldr|þyngr)[ia]|frekar|heldur")
-COMPARATIVE = re.compile(f"{_COMPARATIVE_FORMS}|{_unaccented(_COMPARATIVE_FORMS)}")
+_NOT_COMPARATIVE = r"(?:þessar|thessar|svar|spar)[ia]$"  # "this" (dative), "answer", "save"
+COMPARATIVE = re.compile(f"(?!{_NOT_COMPARATIVE})(?:{_COMPARATIVE_FORMS}|{_unaccented(_COMPARATIVE_FORMS)})")
 QUESTION_WORDS = "hvernig hvað hvenær hvar hver hverjir hvers hvort af_hverju er eru getið geturðu má"
 
 
