@@ -47,6 +47,13 @@ def test_emoticons_and_emoji(text: str, expected: str) -> None:
     assert analyze(text, "en").label == expected
 
 
+def test_smileys_next_to_a_complaint_do_not_turn_it_positive() -> None:
+    sarcastic = analyze("Third time my card was declined at checkout :) :)", "en")
+    assert "complaint" in sarcastic.tags and sarcastic.label == "negative"
+    plain = analyze("Ещё жду возврат, третий раз пишу", "ru").score
+    assert plain < analyze("Ещё жду возврат, третий раз пишу)))", "ru").score < plain + 0.15
+
+
 def test_risk_wording_is_tagged_and_raises_severity() -> None:
     calm = CLASSIFIER.assess(mention("I was charged twice for my order"))
     legal = CLASSIFIER.assess(mention("I was charged twice for my order, my lawyer will hear about this"))
