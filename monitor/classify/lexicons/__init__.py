@@ -55,7 +55,6 @@ class Lexicon:
     # Where a contrast word also means "than" (Icelandic «en»): a token this pattern fully matches, right before
     # it or one word earlier, makes it "than" («betri en búist var við»).
     comparative: re.Pattern[str] | None = None
-    question_words: frozenset[str] = frozenset()
     phrases: list[Phrase] = field(default_factory=list)
     min_stem: int = 4
     # Optional fallback (off by default, used by fa): when a word misses, strip one of these suffixes (longest

@@ -32,8 +32,6 @@ INTENSIFIERS = ("very really so extremely totally absolutely completely utterly 
                 "seriously insanely beyond most too highly such fucking freaking damn")
 DIMINISHERS = "slightly somewhat kinda kind sort sorta bit little barely hardly fairly quite rather"
 CONTRAST = "but however although though yet"
-QUESTION_WORDS = ("how what when where why who which can could is are do does did will would should "
-                  "any anyone has have was were")
 
 PHRASES = [
     *phrases(-2.0, "complaint",
@@ -109,4 +107,4 @@ def lexicon() -> Lexicon:
     base.update(_ADDITIONS)
     base.update(_OVERRIDES)
     return Lexicon.build(base, negators=NEGATORS, intensifiers=INTENSIFIERS, diminishers=DIMINISHERS,
-                         contrast=CONTRAST, question_words=QUESTION_WORDS, phrases=PHRASES)
+                         contrast=CONTRAST, phrases=PHRASES)

@@ -203,7 +203,6 @@ _COMPARATIVE_FORMS = (r"betr[ia]|betur|verr[ia]?|meir[ia]|minn[ia]|fleiri|færri
                       r"\w{3,}ar[ia]|\w*(?:stærr|lengr|styttr|hærr|lægr|yngr|eldr|þyngr)[ia]|frekar|heldur")
 _NOT_COMPARATIVE = r"(?:þessar|thessar|svar|spar)[ia]$"  # "this" (dative), "answer", "save"
 COMPARATIVE = re.compile(f"(?!{_NOT_COMPARATIVE})(?:{_COMPARATIVE_FORMS}|{_unaccented(_COMPARATIVE_FORMS)})")
-QUESTION_WORDS = "hvernig hvað hvenær hvar hver hverjir hvers hvort af_hverju er eru getið geturðu má"
 
 
 def phrases(valence: float, tag: str | None, *patterns: str) -> list[Phrase]:
@@ -342,5 +341,4 @@ PHRASES = [
 @cache
 def lexicon() -> Lexicon:
     return Lexicon.build(dict(_ENTRIES), negators=NEGATORS, intensifiers=INTENSIFIERS, diminishers=DIMINISHERS,
-                         contrast=CONTRAST.replace("_", " "), question_words=QUESTION_WORDS.replace("_", " "),
-                         comparative=COMPARATIVE, phrases=PHRASES)
+                         contrast=CONTRAST.replace("_", " "), comparative=COMPARATIVE, phrases=PHRASES)

@@ -134,8 +134,6 @@ DIMINISHERS = ("немного чуть слегка несколько дово
                "слегонца отчасти частично местами маленько")
 # "хотя" is left out: in "хорошо, хотя дорого" the weight stays on the first clause, the opposite of "но"
 CONTRAST = "но однако зато впрочем"
-QUESTION_WORDS = ("как что когда где почему зачем кто куда откуда сколько можно ли подскажите скажите "
-                  "какой какая какие чем")
 
 _HOURS = r"(?:\d+|два|три|четыре|пять|час\w*|полчаса|недел\w*|месяц\w*|сутки|дн\w*|целый)"
 PHRASES = [
@@ -231,4 +229,4 @@ PHRASES = [
 @cache
 def lexicon() -> Lexicon:
     return Lexicon.build(_ENTRIES, negators=NEGATORS, intensifiers=INTENSIFIERS, diminishers=DIMINISHERS,
-                         contrast=CONTRAST, question_words=QUESTION_WORDS, phrases=PHRASES)
+                         contrast=CONTRAST, phrases=PHRASES)
