@@ -207,8 +207,8 @@ COMPARATIVE = re.compile(f"(?!{_NOT_COMPARATIVE})(?:{_COMPARATIVE_FORMS}|{_unacc
 
 def phrases(valence: float, tag: str | None, *patterns: str) -> list[Phrase]:
     """`lexicons.phrases`, each pattern also as typed without Icelandic letters ("enn ad bida", "thridja skiptid")."""
-    folded = [_unaccented(p) for p in patterns if _unaccented(p) != p]
-    return exact_phrases(valence, tag, *patterns, *folded)
+    both = [p if _unaccented(p) == p else f"{p}|{_unaccented(p)}" for p in patterns]
+    return exact_phrases(valence, tag, *both)
 
 
 PHRASES = [
