@@ -18,10 +18,11 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
     if path.exists():
         store = Store(path, readonly=True)
         try:
-            if store.schema_version() > 0:
+            version = store.schema_version()
+            if version > 0:
                 states = {s.source_id: asdict(s) for s in store.source_states()}
                 counts, dead, alerts = store.outbox_counts(), store.dead_letters(), store.open_alerts(now)
-                if store.schema_version() >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
+                if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
                     listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
         finally:
             store.close()

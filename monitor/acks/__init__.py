@@ -56,9 +56,9 @@ class AckPoller:
     def __init__(self, listeners: list[AckListener], store: Store | None = None):
         self.listeners = listeners
         self._store = store
-        self._errors: dict[str, str | None] = {}  # `kind:id` -> the last error, None while it works
+        # `kind:id` -> (the last error, None while it works; when it started working or failing)
+        self._states: dict[str, tuple[str | None, float]] = {}
         self._resume_at: dict[str, float] = {}
-        self._since: dict[str, float] = {}  # when each listener started working or failing
         self._forgotten = False
 
     async def poll(self, now: float) -> int:
@@ -83,24 +83,24 @@ class AckPoller:
 
     def failing(self) -> dict[str, str]:
         """`kind:notifier id` -> the last error."""
-        return {key: error for key, error in self._errors.items() if error is not None}
+        return {key: error for key, (error, _) in self._states.items() if error is not None}
 
     async def _record(self, key: str, listener: AckListener, exc: ExternalError | None, now: float) -> None:
         error = None if exc is None else str(exc)
-        known, previous = key in self._errors, self._errors.get(key)
-        if known and previous == error:
+        state = self._states.get(key)
+        if state is not None and state[0] == error:
             return
-        if not known or (previous is None) != (error is None):
-            self._since[key] = now
-        self._errors[key] = error
-        if exc is not None and previous is None:
+        was_working = state is None or state[0] is None
+        since = state[1] if state is not None and was_working == (error is None) else now
+        self._states[key] = (error, since)
+        if exc is not None and was_working:
             log.warning("ack_listener_failed", notifier_id=listener.id, via=listener.kind,
                         error_kind=type(exc).__name__, error=error)
-        elif exc is None and known:
+        elif exc is None and state is not None:
             log.info("ack_listener_recovered", notifier_id=listener.id, via=listener.kind)
         if self._store is not None:
             try:
-                await self._store.run(self._store.save_listener_state, key, error is None, self._since[key], error)
+                await self._store.run(self._store.save_listener_state, key, error is None, since, error)
             except sqlite3.Error as err:  # the listeners' own work goes on; status is just less current
                 log.warning("listener_state_not_saved", listener=key, error=str(err))
 

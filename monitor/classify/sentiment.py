@@ -59,9 +59,10 @@ def analyze(text: str, language: str, *, positive_at: float = POSITIVE_AT,
     phrase_pos, phrase_neg = _phrases(lex, low, tags, reasons)
     symbol_total = _symbols(norm, reasons)
     # sarcasm guard: "thanks for the 3 hour delay :(" — praise next to a complaint counts for less
-    damp_positive = bool(tags & {"complaint", "outage"}) or symbol_total < 0
+    complaint = bool(tags & {"complaint", "outage"})
+    damp_positive = complaint or symbol_total < 0
     word_total = _words(lex, norm, damp_positive, reasons)
-    if symbol_total > 0 and tags & {"complaint", "outage"}:
+    if complaint and symbol_total > 0:
         symbol_total *= _SARCASM_DAMP
     total = phrase_pos * (_SARCASM_DAMP if damp_positive else 1.0) + phrase_neg + word_total + symbol_total
     total += _punctuation(norm, language, total, tags, reasons)
@@ -89,7 +90,8 @@ def _words(lex: Lexicon, norm: str, damp_positive: bool, reasons: list[str]) -> 
     raw = _TOKEN.findall(norm)
     low = [t.lower() for t in raw]
     caps_post = _is_shouting(raw)
-    contrast_at = max((i for i, t in enumerate(low) if _is_contrast(lex, low, i)), default=-1)
+    contrasts = {i for i in range(len(low)) if _is_contrast(lex, low, i)}
+    contrast_at = max(contrasts, default=-1)
     total, hits = 0.0, []
     for i, tok in enumerate(low):
         if tok in _CLAUSE_END:
@@ -98,7 +100,7 @@ def _words(lex: Lexicon, norm: str, damp_positive: bool, reasons: list[str]) -> 
         if not v:
             continue
         v *= _modifier(lex, low, i)
-        if _negated(lex, low, i):
+        if _negated(lex, low, i, contrasts):
             v *= -0.75
         if raw[i].isupper() and len(raw[i]) >= 3 and not caps_post:
             v *= 1.4
@@ -140,9 +142,9 @@ def _modifier(lex: Lexicon, low: list[str], i: int) -> float:
     return 1.0
 
 
-def _negated(lex: Lexicon, low: list[str], i: int) -> bool:
+def _negated(lex: Lexicon, low: list[str], i: int, contrasts: set[int]) -> bool:
     for j in range(i - 1, max(i - 4, -1), -1):
-        if low[j] in _CLAUSE_END or _is_contrast(lex, low, j):  # "nothing but problems": negation ends at "but"
+        if low[j] in _CLAUSE_END or j in contrasts:  # "nothing but problems": the negation ends at "but"
             break
         if low[j] in lex.negators or low[j].endswith("n't"):
             return True
