@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.classify import RuleClassifier
+from monitor.classify import Triage
 from monitor.classify.language import detect_language
 from monitor.models import Mention, Post
 
@@ -119,7 +119,7 @@ def _mention(i: int, text: str) -> Mention:
                    competitor=False, matches=())
 
 
-def _predict(clf: RuleClassifier, examples: list[Example], kind: str) -> tuple[list[str], list[str], float]:
+def _predict(clf: Triage, examples: list[Example], kind: str) -> tuple[list[str], list[str], float]:
     preds, langs = [], []
     start = time.perf_counter()
     for i, (text, _) in enumerate(examples):
@@ -137,7 +137,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--limit", type=int, default=0, help="first N posts of each set (0 = all)")
     args = parser.parse_args()
-    clf = RuleClassifier()
+    clf = Triage()
     clf.assess(_mention(0, "warm-up: loads the language model"))
     print(f"{'set':38} {'n':>6} {'macro-F1':>8} {'acc':>6} {'lang ok':>7} {'posts/s':>8}  predicted")
     for name, loader, labels, kind, lang in SETS:

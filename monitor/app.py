@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import registry
 from .acks import AckPoller, ack_listeners
-from .classify import RuleClassifier
+from .classify import Triage, load_triage_model
 from .delivery.worker import DeliveryWorker, Destination
 from .errors import ConfigError
 from .http import make_client
@@ -51,8 +51,9 @@ def build_pipeline(settings: Settings) -> Pipeline:
     brands = {b.name: b for b in settings.brands}
     source_about = {sid: brands[cfg.about] for sid, cfg in settings.sources.items() if cfg.about}
     own = {(a.platform, a.handle) for b in settings.brands for a in b.own_accounts}
-    return Pipeline(Matcher(settings.brands), RuleClassifier(settings.triage), settings.routes, source_brands,
-                    settings.mutes, settings.triage.replies, source_about, own)
+    triage = Triage(settings.triage, model=load_triage_model(settings.triage.model))
+    return Pipeline(Matcher(settings.brands), triage, settings.routes, source_brands, settings.mutes,
+                    settings.triage.replies, source_about, own, {b.name: b.reply_language for b in settings.brands})
 
 
 def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:

@@ -217,7 +217,8 @@ def replay_result(pipeline, item: ReplayLine) -> dict:
         "matches": [{"term": m.term, "kind": m.kind, "score": m.score, "start": m.start, "end": m.end}
                     for m in mention.matches],
         "language": assessment.language, "sentiment": assessment.sentiment, "category": assessment.category,
-        "severity": assessment.severity, "routes": list(best.routing.routes) if best.routing else [],
+        "issue": assessment.issue, "urgent": assessment.urgent, "severity": assessment.severity,
+        "judged_by": assessment.judged_by, "routes": list(best.routing.routes) if best.routing else [],
         "reply": best.alert.reply,
     }
 

@@ -12,12 +12,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 Sentiment = Literal["negative", "neutral", "positive"]
 Category = Literal["outage", "complaint", "question", "praise", "other"]
+Issue = Literal["billing", "account_access", "outage", "delivery", "staff_conduct", "product_quality",
+                "security_fraud", "safety", "legal", "churn", "praise", "question", "news", "other"]
 Severity = Literal["critical", "high", "medium", "low"]
 MatchKind = Literal["exact", "alias", "variant", "inflection", "fuzzy", "source"]  # source: `about:`
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
 CATEGORIES: tuple[Category, ...] = ("outage", "complaint", "question", "praise", "other")
+ISSUES: tuple[Issue, ...] = ("billing", "account_access", "outage", "delivery", "staff_conduct", "product_quality",
+                             "security_fraud", "safety", "legal", "churn", "praise", "question", "news", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,9 @@ class Assessment:
     category: Category
     severity: Severity
     reasons: tuple[str, ...] = ()
+    issue: Issue = "other"
+    urgent: bool = False       # a support team should look within the hour
+    judged_by: str = "lexicon"  # "model <id>" or "lexicon" (the fallback)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
 
 from .classify import Classifier
-from .classify.reply import draft_reply
+from .classify.reply import draft_reply, reply_language
 from .matching import Matcher
 from .models import Alert, Assessment, AuthorHistory, Match, Mention, Post, alert_id_for
 from .routing.router import Routing, active_mute, route
@@ -27,8 +27,9 @@ class Pipeline:
     def __init__(self, matcher: Matcher, classifier: Classifier, routes: Sequence[RouteConfig],
                  source_brands: dict[str, set[str]] | None = None, mutes: Sequence[MuteConfig] = (),
                  reply_templates: dict[str, str] | None = None, source_about: dict[str, BrandConfig] | None = None,
-                 own_accounts: set[tuple[str, str]] = frozenset()):
+                 own_accounts: set[tuple[str, str]] = frozenset(), reply_languages: dict[str, str] | None = None):
         self._matcher = matcher
+        self._reply_languages = reply_languages or {}  # brand -> language of replies to posts in other languages
         self._classifier = classifier
         self._reply_templates = reply_templates or {}
         self._routes = list(routes)
@@ -81,8 +82,12 @@ class Pipeline:
         why) rather than lost: a human can judge it, nobody can judge what never arrives."""
         try:
             assessment = self._classifier.assess(mention, velocity=velocity, author_complaints=history.complaints)
-            return assessment, draft_reply(mention, assessment, self._reply_templates)
+            lang = reply_language(assessment, self._reply_languages.get(mention.brand, "en"))
+            if lang != assessment.language:
+                assessment = replace(assessment, reasons=(*assessment.reasons, f"reply drafted in {lang}"))
+            return assessment, draft_reply(mention, assessment, self._reply_templates, lang)
         except Exception as exc:
             log.exception("triage_failed", source_id=mention.post.source_id, post_id=mention.post.id)
             return Assessment(language="other", sentiment="neutral", sentiment_score=0.0, category="other",
-                              severity="high", reasons=(f"triage failed ({type(exc).__name__}); not classified",)), ""
+                              severity="high", reasons=(f"triage failed ({type(exc).__name__}); not classified",),
+                              urgent=True, judged_by="nothing (triage failed)"), ""

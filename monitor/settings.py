@@ -24,7 +24,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from . import registry
 from .errors import ConfigError
-from .models import Category, Sentiment, Severity
+from .models import Category, Issue, Sentiment, Severity
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -115,6 +115,8 @@ class BrandConfig(Strict):
     competitor: bool = False
     fuzzy: Literal["auto", "off"] = "auto"
     languages: list[str] = []
+    # drafted replies to posts in a language we have no templates for (not en/fa/ru/is) are in this one
+    reply_language: Literal["en", "fa", "ru", "is"] = "en"
     # Matching knobs (docs/matching.md): "Simanum" finds "Símanum" unless fold_accents is false;
     # names shorter than fuzzy_min_length get no misspelling tolerance, from fuzzy_two_edits_from two edits.
     fold_accents: bool = True
@@ -160,6 +162,8 @@ class RouteWhen(Strict):
     severity: Annotated[list[Severity], BeforeValidator(_as_list)] = []
     sentiment: Annotated[list[Sentiment], BeforeValidator(_as_list)] = []
     category: Annotated[list[Category], BeforeValidator(_as_list)] = []
+    issue: Annotated[list[Issue], BeforeValidator(_as_list)] = []
+    urgent: bool | None = None
     source: Annotated[list[str], BeforeValidator(_as_list)] = []
     language: Annotated[list[str], BeforeValidator(_as_list)] = []
     competitor: bool | None = None
@@ -208,7 +212,11 @@ class MuteConfig(Strict):
     reason: str = ""
 
 
-_CATEGORY_POINTS: dict[str, float] = {"outage": 4.0, "complaint": 2.0, "question": 2.0, "praise": 0.0, "other": 0.0}
+# money, access, outage, fraud, safety and legal reach "high" (4) on their own, even in calm words
+_ISSUE_POINTS: dict[str, float] = {
+    "security_fraud": 5.0, "safety": 5.0, "legal": 4.0, "billing": 4.0, "account_access": 4.0, "outage": 4.0,
+    "churn": 3.0, "delivery": 2.0, "staff_conduct": 2.0, "question": 2.0, "product_quality": 1.0,
+    "news": 0.0, "praise": 0.0, "other": 0.0}
 
 
 _REPLY_KEY = re.compile(r"(?:en|fa|ru|is)\.(?:outage|complaint|question|praise|other)"
@@ -223,16 +231,18 @@ class SeverityThresholds(Strict):
 
 class TriageSettings(Strict):
     """Tunable weights (YAML `triage:`). Defaults are hand-set, not fitted on any data set."""
-    category_points: dict[Category, float] = Field(default_factory=lambda: dict(_CATEGORY_POINTS))
+    issue_points: dict[Issue, float] = Field(default_factory=lambda: dict(_ISSUE_POINTS))
+    urgent_at_least: Severity = "high"  # an urgent post (look within the hour) is never below this
     # negative score at or below each cut-off adds one point: -0.35 → +1, -0.75 → +2
     negative_cutoffs: tuple[float, ...] = (-0.35, -0.75)
     followers_cutoffs: tuple[int, ...] = (10_000, 100_000)
     engagement_cutoffs: tuple[int, ...] = (50, 500)  # likes + 2×reposts + replies
     velocity_cutoffs: tuple[int, ...] = (3, 10, 30)  # similar posts in the incident window
     history_cutoffs: tuple[int, ...] = (2, 5)  # the author's earlier complaints
-    risk_points: float = 2.0  # legal threats, fraud, safety, data leaks
     source_weights: dict[str, float] = Field(default_factory=dict)  # by source id or platform; default 1.0
     thresholds: SeverityThresholds = Field(default_factory=SeverityThresholds)
+    # "shipped" (the model in the package), "lexicon" (rules only), or the path of a model you trained
+    model: str = "shipped"
     positive_at: float = Field(default=0.25, gt=0, le=1)
     negative_at: float = Field(default=-0.15, ge=-1, lt=0)
 
@@ -248,11 +258,11 @@ class TriageSettings(Strict):
                                  "e.g. 'en.complaint' or 'ru.outage.formal.long'")
         return value
 
-    @field_validator("category_points", mode="before")
+    @field_validator("issue_points", mode="before")
     @classmethod
     def _merge_defaults(cls, value: Any) -> Any:
-        """`category_points: {question: 0}` changes one category, not all five."""
-        return {**_CATEGORY_POINTS, **value} if isinstance(value, dict) else value
+        """`issue_points: {question: 0}` changes one issue type, not all of them."""
+        return {**_ISSUE_POINTS, **value} if isinstance(value, dict) else value
 
 
 class IncidentConfig(Strict):

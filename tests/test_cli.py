@@ -49,7 +49,8 @@ def test_replay_contract(tmp_path, capsys, monkeypatch):
     assert [r["id"] for r in results] == ["1", 2, "5"]
     first = results[0]
     assert set(first) == {"id", "matched", "brand", "competitor", "matches", "language", "sentiment", "category",
-                          "severity", "routes", "reply"}
+                          "issue", "urgent", "severity", "judged_by", "routes", "reply"}
+    assert first["issue"] == "outage" and first["urgent"] is True and first["judged_by"].startswith("model ")
     assert first["matched"] is True and first["brand"] == "Acme" and first["competitor"] is False
     match = first["matches"][0]
     assert "The Acme app"[match["start"]:match["end"]].lower() == "acme" and match["kind"] == "exact"

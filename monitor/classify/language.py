@@ -8,6 +8,10 @@ from collections.abc import Iterable
 from .text import letter_count, normalize, strip_handles
 
 SUPPORTED = ("en", "fa", "ru", "is")
+LANGUAGE_NAMES = {"en": "English", "fa": "Persian", "ru": "Russian", "is": "Icelandic", "de": "German",
+                  "es": "Spanish", "fr": "French", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
+                  "nb": "Norwegian", "sv": "Swedish", "da": "Danish", "pl": "Polish", "tr": "Turkish",
+                  "ar": "Arabic", "uk": "Ukrainian", "fi": "Finnish"}
 UNDETERMINED = "other"
 MIN_LETTERS = 10  # below this a statistical guess is noise; only an unambiguous script decides
 

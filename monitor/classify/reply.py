@@ -156,10 +156,16 @@ def length_of(text: str) -> Length:
     return "long" if len(strip_handles(text).strip()) > LONG_POST else "short"
 
 
-def draft_reply(mention: Mention, assessment: Assessment, overrides: Mapping[str, str] | None = None) -> str:
+def reply_language(assessment: Assessment, brand_default: str = "en") -> str:
+    """The post's language when we have templates for it, else the brand's `reply_language`."""
+    return assessment.language if assessment.language in _BODY else brand_default
+
+
+def draft_reply(mention: Mention, assessment: Assessment, overrides: Mapping[str, str] | None = None,
+                language: str | None = None) -> str:
     post = mention.post
     text = f"{post.title}\n{post.text}" if post.title else post.text
-    lang = assessment.language if assessment.language in _BODY else "en"
+    lang = language if language in _BODY else reply_language(assessment)
     register, length = register_of(text, lang), length_of(text)
     template = _template(lang, assessment.category, register, length, overrides or {})
     name = _first_name(post.author.display_name)

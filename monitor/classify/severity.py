@@ -1,11 +1,12 @@
-"""Severity as a pure function: points from category, tone, reach, velocity, author history and source.
+"""Severity as a pure function: points from issue type, tone, reach, velocity, author history and source.
 
-    points = (category + tone + reach + velocity + history + risk) × source weight
-    critical ≥ thresholds.critical > high ≥ … ; praise stays low; competitor mentions stop at medium.
+    points = (issue + tone + reach + engagement + velocity + history) × source weight
+    critical ≥ thresholds.critical > high ≥ … ; an urgent post is at least `urgent_at_least`;
+    praise stays low; competitor mentions stop at medium.
 """
 from __future__ import annotations
 
-from ..models import Category, Severity
+from ..models import SEVERITIES, Issue, Severity
 from ..settings import SeverityThresholds, TriageSettings
 
 
@@ -13,14 +14,14 @@ def _steps(value: float, cutoffs: tuple[float, ...], *, downward: bool = False) 
     return sum(1 for c in cutoffs if (value <= c if downward else value >= c))
 
 
-def severity(*, category: Category, sentiment_score: float, followers: int | None = 0, likes: int = 0,
-             reposts: int = 0, replies: int = 0, velocity: int = 0, author_complaints: int = 0,
-             risk: bool = False, source: str = "", platform: str = "", competitor: bool = False,
+def severity(*, issue: Issue, sentiment_score: float, urgent: bool = False, followers: int | None = 0,
+             likes: int = 0, reposts: int = 0, replies: int = 0, velocity: int = 0, author_complaints: int = 0,
+             source: str = "", platform: str = "", competitor: bool = False,
              settings: TriageSettings | None = None) -> tuple[Severity, tuple[str, ...]]:
     """Severity and the reasons that produced it; pure, so the tests are a table."""
     s = settings or TriageSettings()
-    points = s.category_points.get(category, 0.0)
-    reasons = [f"category {category} +{points:g}"]
+    points = s.issue_points.get(issue, 0.0)
+    reasons = [f"issue {issue} +{points:g}"]
     parts = [
         (_steps(sentiment_score, s.negative_cutoffs, downward=True), f"tone {sentiment_score:+.2f}"),
         (_steps(followers or 0, s.followers_cutoffs), f"reach {followers or 0} followers"),
@@ -33,15 +34,15 @@ def severity(*, category: Category, sentiment_score: float, followers: int | Non
         if add:
             points += add
             reasons.append(f"{why} +{add}")
-    if risk:
-        points += s.risk_points
-        reasons.append(f"legal/safety/fraud wording +{s.risk_points:g}")
     weight = s.source_weights.get(source, s.source_weights.get(platform, 1.0))
     if weight != 1.0:
         points *= weight
         reasons.append(f"source weight ×{weight:g}")
     level = _level(points, s.thresholds)
-    if category == "praise" and level != "low":
+    if urgent and SEVERITIES.index(level) > SEVERITIES.index(s.urgent_at_least):
+        level = s.urgent_at_least
+        reasons.append(f"urgent: at least {level}")
+    if issue == "praise" and level != "low":
         level = "low"
         reasons.append("praise is never urgent")
     if competitor and level in ("critical", "high"):

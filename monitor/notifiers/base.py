@@ -37,7 +37,8 @@ def sample_alert(brand: str = "Acme", now: datetime | None = None) -> Alert:
     mention = Mention(post=post, brand=brand, competitor=False,
                       matches=(Match(term=brand, kind="exact", score=100.0, start=start, end=start + len(brand)),))
     assessment = Assessment(language="en", sentiment="negative", sentiment_score=-0.8, category="outage",
-                            severity="high", reasons=("category outage", "negative sentiment", "test alert"))
+                            severity="high", reasons=("issue outage", "negative sentiment", "test alert"),
+                            issue="outage", urgent=True, judged_by="test-notify sample")
     return Alert(id="test-notify-sample", mention=mention, assessment=assessment, routes=("test-notify",),
                  respond_by=now + timedelta(hours=1), created_at=now,
                  reply="Hi Jane, thank you for telling us and sorry for the trouble. We're looking into the "

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
-from ..models import Alert, Severity, utc
+from ..models import Alert, Assessment, Severity, utc
 
 ELLIPSIS = "…"
 WJ = "\u2060"  # word joiner: invisible, but splits `@here` / `<users/all>` so no parser sees a mention token
@@ -138,6 +138,7 @@ class AlertView:
     where: str          # "reddit · 12 likes · 3 reposts · 4 replies"
     sentiment: str      # "😠 negative (-0.80)"
     category: str
+    issue: str          # "billing · urgent"
     language: str
     matched: str        # '"Acme" exact 100'
     reasons: str        # "category outage; negative sentiment"
@@ -155,8 +156,8 @@ class AlertView:
             pairs = [severity, ("Category", self.category), ("Respond by", self.respond_by),
                      ("Why", self.reasons), ("Acknowledge", self.ack_url)]
         else:
-            pairs = [severity, ("Sentiment", self.sentiment), ("Category", self.category),
-                     ("Language", self.language), ("Author", self.author), ("History", self.history),
+            pairs = [severity, ("Issue", self.issue), ("Sentiment", self.sentiment),
+                     ("Category", self.category), ("Language", self.language), ("Author", self.author), ("History", self.history),
                      ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why),
                      ("Acknowledge", self.ack_url)]
         return [(label, value) for label, value in pairs if value]
@@ -173,23 +174,31 @@ class AlertView:
 def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, title_limit: int = 200) -> AlertView:
     mention, a, post = alert.mention, alert.assessment, alert.mention.post
     brand = clean(mention.brand) + (" (competitor)" if mention.competitor else "")
+    summary = post.platform in ("incident", "digest")
+    what = a.category if summary else a.issue.replace("_", " ")
     return AlertView(
         severity=a.severity,
         emoji=SEVERITY_EMOJI.get(a.severity, "⚪"), colour=SEVERITY_COLOUR.get(a.severity, 0x808080),
         heading=one_line(("⏰ ESCALATED, " + alert.escalation + " · " if alert.escalation else "")
-                         + f"{a.severity.capitalize()} · {brand} · {a.category}", 200),
+                         + ("URGENT · " if a.urgent else "")
+                         + f"{a.severity.capitalize()} · {brand} · {what}", 200),
         title=one_line(clean(post.title), title_limit),
         excerpt=trim(clean(post.text), excerpt_limit),
         author=_author(alert), history=alert.author_history.describe(), where=_where(alert),
         sentiment=f"{SENTIMENT_EMOJI.get(a.sentiment, '')} {a.sentiment} ({a.sentiment_score:+.2f})".strip(),
-        category=a.category, language=one_line(clean(a.language), 20),
+        category=a.category, issue=_issue(a), language=one_line(clean(a.language), 20),
         matched=one_line(", ".join(dict.fromkeys(f'"{clean(m.term)}" {m.kind} {m.score:g}'
                                                  for m in mention.matches[:5])), 300),
         reasons=one_line("; ".join(clean(r) for r in a.reasons), 400),
         url=safe_url(post.url), respond_by=_time(alert.respond_by), ack_url=safe_url(alert.ack_url),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,
-        summary=post.platform in ("incident", "digest"),
+        summary=summary,
     )
+
+
+def _issue(a: Assessment) -> str:
+    urgency = " · urgent (look within the hour)" if a.urgent else ""
+    return f"{a.issue.replace('_', ' ')}{urgency} · judged by {a.judged_by}"
 
 
 def fit(alert: Alert, render: Callable[[AlertView], T], size: Callable[[T], int], limit: int,

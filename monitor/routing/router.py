@@ -25,10 +25,12 @@ class Routing:
 def holds(when: RouteWhen, mention: Mention, assessment: Assessment) -> bool:
     checks = ((when.brand, mention.brand), (when.severity, assessment.severity),
               (when.sentiment, assessment.sentiment), (when.category, assessment.category),
-              (when.source, mention.post.source_id), (when.language, assessment.language))
+              (when.issue, assessment.issue), (when.source, mention.post.source_id),
+              (when.language, assessment.language))
     if any(allowed and value not in allowed for allowed, value in checks):
         return False
-    return when.competitor is None or when.competitor == mention.competitor
+    flags = ((when.competitor, mention.competitor), (when.urgent, assessment.urgent))
+    return all(wanted is None or wanted == value for wanted, value in flags)
 
 
 def active_mute(mention: Mention, assessment: Assessment, mutes: Sequence[MuteConfig],

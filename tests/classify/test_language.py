@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.classify import RuleClassifier
+from monitor.classify import Triage
 from monitor.classify.language import detect_language
 from tests.classify.builders import mention
 
@@ -32,6 +32,6 @@ def test_restricted_to_configured_languages() -> None:
 
 
 def test_source_hint_only_decides_short_posts() -> None:
-    clf = RuleClassifier(languages=("en", "ru", "is", "fa"))
+    clf = Triage(languages=("en", "ru", "is", "fa"))
     assert clf.assess(mention("takk 👍", lang_hint="is")).language == "is"
     assert clf.assess(mention("The app keeps crashing on my phone", lang_hint="is")).language == "en"

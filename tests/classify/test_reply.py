@@ -5,12 +5,12 @@ import re
 
 import pytest
 
-from monitor.classify import RuleClassifier
+from monitor.classify import Triage
 from monitor.classify.reply import draft_reply, register_of
 from monitor.models import CATEGORIES, Assessment
 from tests.classify.builders import mention
 
-CLASSIFIER = RuleClassifier()
+CLASSIFIER = Triage()
 SCRIPT = {"en": r"[A-Za-z]", "ru": r"[А-Яа-я]", "fa": r"[\u0600-\u06ff]", "is": r"[ðþæáéíóúýö]"}
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor.classify import RuleClassifier
+from monitor.classify import Triage
 from monitor.classify.sentiment import analyze
 from tests.classify.builders import mention
 
 POSTS = [json.loads(line) for line in
          (Path(__file__).parents[1] / "data/classify/posts.jsonl").read_text(encoding="utf-8").splitlines() if line]
-CLASSIFIER = RuleClassifier()
+CLASSIFIER = Triage()
 
 
 @pytest.mark.parametrize("row", POSTS, ids=[f"{p['lang']}-{p['note']}" for p in POSTS])
@@ -57,7 +57,8 @@ def test_smileys_next_to_a_complaint_do_not_turn_it_positive() -> None:
 def test_risk_wording_is_tagged_and_raises_severity() -> None:
     calm = CLASSIFIER.assess(mention("I was charged twice for my order"))
     legal = CLASSIFIER.assess(mention("I was charged twice for my order, my lawyer will hear about this"))
-    assert "risk" not in calm.reasons and any("legal" in r for r in legal.reasons)
+    assert calm.issue == "product_quality" and legal.issue == "security_fraud"  # the lexicon's coarse issue
+    assert any(r.startswith("risk:") for r in legal.reasons) and not any(r.startswith("risk:") for r in calm.reasons)
     order = ["low", "medium", "high", "critical"]
     assert order.index(legal.severity) > order.index(calm.severity)
 

