@@ -180,8 +180,7 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         severity=a.severity,
         emoji=SEVERITY_EMOJI.get(a.severity, "⚪"), colour=SEVERITY_COLOUR.get(a.severity, 0x808080),
         heading=one_line(("⏰ ESCALATED, " + alert.escalation + " · " if alert.escalation else "")
-                         + ("URGENT · " if a.urgent else "")
-                         + f"{a.severity.capitalize()} · {brand} · {what}", 200),
+                         + f"{a.severity.capitalize()} · {brand} · {what}" + (" · urgent" if a.urgent else ""), 200),
         title=one_line(clean(post.title), title_limit),
         excerpt=trim(clean(post.text), excerpt_limit),
         author=_author(alert), history=alert.author_history.describe(), where=_where(alert),

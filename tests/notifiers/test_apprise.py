@@ -69,7 +69,7 @@ async def test_delivers_plain_text_with_every_mention_broken(httpserver, ctx, ho
     delivery = await notifier(ctx, json_url(httpserver), title_prefix="[brand-monitor]").send(hostile_alert, "k")
     assert delivery.notifier_id == "ap" and delivery.alert_id == hostile_alert.id
     body = got.bodies[0]
-    assert body["title"] == "[brand-monitor] 🔴 High · Acme · outage" and body["type"] == "failure"
+    assert body["title"] == "[brand-monitor] 🔴 High · Acme · outage · urgent" and body["type"] == "failure"
     assert body["message"].startswith("Acme ") and "Acme is down" in body["message"]
     for token in MENTION_TOKENS:
         assert token not in body["message"] and token not in body["title"], token
@@ -121,9 +121,9 @@ async def test_urls_file_one_per_line_with_comments(httpserver, ctx, alert, tmp_
     urls.write_text(f"# destinations\n{json_url(httpserver, '/j')}\n\n  {form_url}  \n", encoding="utf-8")
     ap = make_apprise("ap", AppriseConfig.model_validate({"type": "apprise", "urls_file": str(urls)}), ctx)
     await ap.send(alert, "k")
-    assert got_json.bodies[0]["title"].endswith("High · Acme · outage")
+    assert got_json.bodies[0]["title"].endswith("High · Acme · outage · urgent")
     form = got_form.requests[0].form
-    assert form["title"].endswith("High · Acme · outage") and "@⁠everyone" in form["message"]
+    assert form["title"].endswith("High · Acme · outage · urgent") and "@⁠everyone" in form["message"]
 
 
 def test_urls_file_unreadable_names_the_key(tmp_path):

@@ -12,7 +12,7 @@ async def test_prints_a_readable_alert(alert):
     text = out.getvalue()
     assert delivery.notifier_id == "console" and delivery.alert_id == alert.id
     assert "\x1b" not in text  # not a terminal: no colour
-    for needle in ("🔴 HIGH · Acme · outage", "respond by", "Acme login broken again", "😠 negative (-0.80)",
+    for needle in ("🔴 HIGH · Acme · outage · urgent", "respond by", "Acme login broken again", "😠 negative (-0.80)",
                    "Jane Doe (@jane_doe) · 1,520 followers", 'matched "Acme" exact 100',
                    "https://example.com/posts/1", "Drafted reply:", "Hi Jane"):
         assert needle in text

@@ -61,15 +61,16 @@ def test_view_is_plain_cleaned_and_capped():
     v = fmt.view(alert, excerpt_limit=500)
     assert len(v.excerpt) == 500 and "\x1b" not in v.excerpt
     assert v.url == ""
-    assert v.heading == "High · Acme · outage"
+    assert v.heading == "High · Acme · outage · urgent"
     labels = [label for label, _ in v.facts()]
-    assert labels[:3] == ["Severity", "Sentiment", "Category"] and "Why" in labels
+    assert labels[:4] == ["Severity", "Issue", "Sentiment", "Category"] and "Why" in labels
+    assert dict(v.facts())["Issue"] == "outage · urgent (look within the hour) · judged by test-notify sample"
     assert 'matched "Acme" exact 100' in v.why
 
 
 def test_plain_text_has_everything_a_responder_needs():
     text = fmt.plain_text(fmt.view(sample_alert()))
-    for needle in ("🔴 High · Acme · outage", "Acme login broken again", "Jane Doe (@jane_doe) · 1,520 followers",
+    for needle in ("🔴 High · Acme · outage · urgent", "Acme login broken again", "Jane Doe (@jane_doe) · 1,520 followers",
                    "Respond by:", "Link: https://example.com/posts/1", "Drafted reply:", "negative (-0.80)"):
         assert needle in text
 

@@ -30,7 +30,7 @@ async def test_posts_text_and_a_retry_does_not_duplicate(httpserver, space, ctx,
     assert space.created == 1 and first.remote_id == again.remote_id
     assert first.remote_id.startswith("spaces/S/messages/client-")
     text = space.bodies[0]["text"]
-    assert text.startswith("🔴 *High · Acme · outage*") and "<https://example.com/posts/1|Open post>" in text
+    assert text.startswith("🔴 *High · Acme · outage · urgent*") and "<https://example.com/posts/1|Open post>" in text
 
 
 async def test_duplicate_message_id_counts_as_delivered(httpserver, space, ctx, alert):

@@ -27,7 +27,7 @@ async def test_posts_markdown_text(httpserver, hook, ctx, alert):
     assert delivery.status_code == 200
     body = hook.bodies[0]
     assert body["username"] == "brand-monitor" and body["channel"] == "town-square"
-    assert body["text"].startswith("#### 🔴 High · Acme · outage\n**Acme login broken again**\n> ")
+    assert body["text"].startswith("#### 🔴 High · Acme · outage · urgent\n**Acme login broken again**\n> ")
     assert "[Open post](https://example.com/posts/1)" in body["text"] and "**Drafted reply**" in body["text"]
 
 

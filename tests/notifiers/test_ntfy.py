@@ -30,7 +30,7 @@ async def test_publishes_json_with_priority_and_no_markdown(httpserver, ntfy, ct
     assert delivery.remote_id == "msg1"
     body = ntfy.bodies[0]
     assert body["topic"] == "acme-alerts" and body["markdown"] is False and body["priority"] == 4
-    assert body["title"] == "🔴 High · Acme · outage" and body["tags"] == ["red_circle"]
+    assert body["title"] == "🔴 High · Acme · outage · urgent" and body["tags"] == ["red_circle"]
     assert body["click"] == "https://example.com/posts/1"
     assert body["message"].startswith("Acme login broken again")
     assert ntfy.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"

@@ -50,13 +50,13 @@ async def test_webhook_posts_block_kit_without_unfurls(httpserver, hook, ctx, al
     body = hook.bodies[0]
     assert body["unfurl_links"] is False and body["unfurl_media"] is False
     assert "link_names" not in body and "parse" not in body
-    assert body["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "🔴 High · Acme · outage",
+    assert body["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "🔴 High · Acme · outage · urgent",
                                                             "emoji": True}}
     everything = "\n".join(strings_in(body))
     for needle in ("Acme login broken again", "<https://example.com/posts/1|Open post>", "*Drafted reply*",
                    "1,520 followers", "*Respond by*", 'matched "Acme" exact 100'):
         assert needle in everything
-    assert body["text"].startswith("🔴 High · Acme · outage: Acme login broken again")
+    assert body["text"].startswith("🔴 High · Acme · outage · urgent: Acme login broken again")
 
 
 async def test_hostile_text_pings_nobody(httpserver, hook, ctx, hostile_alert):

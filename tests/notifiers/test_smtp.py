@@ -69,7 +69,7 @@ async def test_starttls_with_auth_delivers_text_and_escaped_html(smtp_servers: S
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["From"] == "Brand Monitor <alerts@example.com>"
     assert msg["To"] == "support@example.com, On-call <oncall@example.com>"
-    assert msg["Subject"] == "[brand-monitor] High · Acme · outage: Acme login broken again"
+    assert msg["Subject"] == "[brand-monitor] High · Acme · outage · urgent: Acme login broken again"
     assert msg["Auto-Submitted"] == "auto-generated"
     body = parts(got)
     assert HOSTILE in body["text/plain"] and "Drafted reply:" in body["text/plain"]
@@ -112,7 +112,7 @@ async def test_crlf_in_the_title_injects_no_header_and_no_body(smtp_servers: Smt
     names = [line.split(":", 1)[0].lower() for line in headers.split("\r\n") if line and not line[0].isspace()]
     assert "bcc" not in names and "x-evil" not in names and names.count("subject") == 1
     subject = got.message["Subject"]
-    assert subject == ("[brand-monitor] High · Acme · outage: "
+    assert subject == ("[brand-monitor] High · Acme · outage · urgent: "
                        "Refund? Bcc: victim@evil.example <html>injected X-Evil: 1Y")  # NEL (\x85) is dropped
     assert "<html>injected" not in parts(got)["text/html"]
 

@@ -55,7 +55,7 @@ async def test_sends_html_with_open_post_and_acknowledge_buttons(httpserver, bot
     assert body["reply_markup"] == {"inline_keyboard": [[
         {"text": "Open post", "url": "https://example.com/posts/1"},
         {"text": "✅ Acknowledge", "callback_data": "ack:test-notify-sample"}]]}
-    assert body["text"].startswith("<b>🔴 High · Acme · outage</b>")
+    assert body["text"].startswith("<b>🔴 High · Acme · outage · urgent</b>")
     assert "&lt;!channel&gt;" in body["text"]
 
 
