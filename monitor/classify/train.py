@@ -10,9 +10,7 @@ scored once, for the report, and only as totals.
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,72 +19,21 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from rapidfuzz import fuzz
-from rapidfuzz.process import cdist
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from .features import DEFAULT_BUCKETS, feature_ids, mask_brand
+from .corpus import Row, load_corpus
+from .features import DEFAULT_BUCKETS, feature_ids
 from .model import HEADS, LANGUAGES, language_group, lexicon_features, save_model
 
 DEFAULT_OUT = Path(__file__).parent / "model" / "triage.npz"
-NEAR_DUPLICATE = 90  # rapidfuzz ratio: a dev/test post this close to a train post is dropped from dev/test
 C_GRID = (0.5, 2.0, 8.0)
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    text: str
-    lang: str
-    split: str
-    sentiment: str | None
-    issue: str | None
-    urgent: bool | None
-
-
-def load_corpus(root: Path) -> list[Row]:
-    rules = _split_rules(root / "splits.txt")
-    rows: list[Row] = []
-    for path in sorted(root.glob("*/*.jsonl")):
-        rel = path.relative_to(root).as_posix()
-        split = next((s for pattern, s in rules if fnmatch.fnmatch(rel, pattern)), "train")
-        folder_lang = path.parent.name
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-                lang = d.get("lang", folder_lang) if folder_lang == "other" else folder_lang
-                rows.append(Row(text=mask_brand(d["text"], d.get("brand", "")), lang=lang, split=split,
-                                sentiment=d.get("sentiment"), issue=d.get("issue"), urgent=d.get("urgent")))
-            except (ValueError, KeyError) as exc:
-                raise SystemExit(f"{path}:{n}: {exc}") from None
-    return _drop_near_duplicates(rows)
-
-
-def _split_rules(path: Path) -> list[tuple[str, str]]:
-    if not path.exists():
-        return []
-    lines = (ln.split("#")[0].split() for ln in path.read_text(encoding="utf-8").splitlines())
-    return [(p[0], p[1]) for p in lines if len(p) == 2]
-
-
-def _drop_near_duplicates(rows: list[Row]) -> list[Row]:
-    train = [r.text.casefold() for r in rows if r.split == "train"]
-    held = [i for i, r in enumerate(rows) if r.split != "train"]
-    if not train or not held:
-        return rows
-    scores = cdist([rows[i].text.casefold() for i in held], train, scorer=fuzz.ratio, dtype=np.uint8, workers=-1)
-    drop = {held[k] for k in np.nonzero(scores.max(axis=1) >= NEAR_DUPLICATE)[0]}
-    if drop:
-        print(f"dropped {len(drop)} dev/test posts nearly identical to a train post", file=sys.stderr)
-    return [r for i, r in enumerate(rows) if i not in drop]
 
 
 @lru_cache(maxsize=None)
 def _row_ids(row: Row, lexicon: bool, buckets: int) -> list[int]:
-    return feature_ids(row.text, lexicon_features(row.text, row.lang) if lexicon else (), buckets)
+    return feature_ids(row.masked, lexicon_features(row.masked, row.lang) if lexicon else (), buckets)
 
 
 def design_matrix(rows: Sequence[Row], *, lexicon: bool, buckets: int) -> csr_matrix:
@@ -226,7 +173,7 @@ def _urgent_threshold(weights: np.ndarray, bias: np.ndarray, meta: dict, dev: li
     rows = [r for r in dev if r.urgent is not None]
     if not rows:
         return 0.5
-    probs = np.array([model.predict(r.text, r.lang).urgent_probability for r in rows])
+    probs = np.array([model.predict(r.masked, r.lang).urgent_probability for r in rows])
     gold = np.array([bool(r.urgent) for r in rows])
     grid = np.round(np.arange(0.2, 0.81, 0.05), 2)
     return float(max(grid, key=lambda t: (np.mean((probs >= t) == gold), -abs(t - 0.5))))
@@ -235,7 +182,7 @@ def _urgent_threshold(weights: np.ndarray, bias: np.ndarray, meta: dict, dev: li
 def corpus_digest(rows: Sequence[Row]) -> str:
     h = hashlib.sha256()
     for r in rows:
-        h.update(f"{r.split}\0{r.lang}\0{r.text}\0{r.sentiment}\0{r.issue}\0{r.urgent}\n".encode())
+        h.update(f"{r.split}\0{r.lang}\0{r.masked}\0{r.sentiment}\0{r.issue}\0{r.urgent}\n".encode())
     return h.hexdigest()[:16]
 
 
@@ -253,7 +200,7 @@ def report(path: Path, rows: list[Row], splits: Sequence[str]) -> dict[str, floa
 
 
 def score_model(model, rows: Sequence[Row]) -> dict[str, float]:
-    preds = [model.predict(r.text, r.lang) for r in rows]
+    preds = [model.predict(r.masked, r.lang) for r in rows]
     res: dict[str, float] = {}
     for lang in (*LANGUAGES[:4], "other"):
         idx = [i for i, r in enumerate(rows) if language_group(r.lang) == lang]
@@ -263,7 +210,7 @@ def score_model(model, rows: Sequence[Row]) -> dict[str, float]:
             if pairs and lang != "other":
                 res[f"{head}.{lang}"] = _score(head, *map(list, zip(*pairs)))
         if idx:
-            found = [language_group(model.language(rows[i].text)) for i in idx]
+            found = [language_group(model.language(rows[i].masked)) for i in idx]
             res[f"language.{lang}"] = _score("language", [lang] * len(idx), found)
     return res
 
@@ -278,7 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report-test", action="store_true",
                         help="also print the test split's totals (once, for the final model)")
     args = parser.parse_args(argv)
-    rows = load_corpus(args.corpus)
+    try:
+        rows = load_corpus(args.corpus)
+    except ValueError as exc:
+        parser.error(str(exc))
     counts = {s: sum(r.split == s for r in rows) for s in ("train", "dev", "test")}
     print(f"corpus {args.corpus}: {len(rows)} posts, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     lexicon, C = (True, args.C) if args.C else choose(rows, args.buckets, args.compare)

@@ -103,7 +103,7 @@ def test_negated_praise_and_intensified_complaint() -> None:
     assert analyze("hrikalega lélegt", "is").score < analyze("lélegt", "is").score < 0
 
 
-# Constructions found wanting in the in-house dev set (tests/data/classify/dev_is.jsonl, dev part)
+# Constructions found wanting in the in-house dev set (corpus/is/legacy_dev.jsonl, dev part)
 CONSTRUCTIONS = [
     # «en» is "than" after a comparative, "but" elsewhere
     ("Betri en ég bjóst við", "positive"),

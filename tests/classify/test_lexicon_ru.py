@@ -61,7 +61,7 @@ POSTS = [
     ("Дорогие друзья, мы открыли новый супермаркет", "neutral"),
 ]
 
-# Rules added from the errors of the dev part of tests/data/classify/dev_ru.jsonl (each post failed before them).
+# Rules added from the errors of the dev part of corpus/ru/legacy_dev.jsonl (each post failed before them).
 DEV_SET_RULE_POSTS = [
     ("Второй день без связи, а оператор только обещает", "negative"),
     ("Третий раз за месяц пропадает интернет", "negative"),

@@ -1,0 +1,170 @@
+"""The in-house corpus's test split, language ID, speed and footprint of triage (model and lexicon fallback).
+
+    .venv/bin/python bench/bench_triage.py [--corpus corpus] [--split test] [--replay-posts 20000]
+
+Prints per language: sentiment macro-F1, issue-type macro-F1, urgent accuracy, language-ID accuracy (and for
+posts in other languages, the share identified as "other"); then model load time, resident memory growth,
+triage mentions/s on one core and `replay` posts/s with 10 % of posts mentioning a brand. Everything runs
+through Triage.assess / the replay pipeline, the code the daemon runs. The public sets are bench_classify.py's.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the goal is stated
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from monitor.classify import Triage, TriageSettings  # noqa: E402
+from monitor.classify.corpus import Row, load_corpus  # noqa: E402
+from monitor.classify.language import SUPPORTED  # noqa: E402
+from monitor.models import ISSUES, Match, Mention, Post  # noqa: E402
+
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def macro_f1(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> float:
+    """Mean F1 over the labels present in gold or predictions."""
+    present = [lab for lab in labels if any(lab in p for p in pairs)]
+    f1s = []
+    for lab in present:
+        tp = sum(1 for g, p in pairs if g == p == lab)
+        fp = sum(1 for g, p in pairs if p == lab != g)
+        fn = sum(1 for g, p in pairs if g == lab != p)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+def mention_of(i: int, row: Row) -> Mention:
+    post = Post(source_id="bench", platform="bench", id=str(i), text=row.text)
+    start = row.text.find(row.brand) if row.brand else -1
+    matches = (Match(term=row.brand, kind="exact", score=100.0, start=start, end=start + len(row.brand)),) \
+        if start >= 0 else ()
+    return Mention(post=post, brand=row.brand or "x", competitor=False, matches=matches)
+
+
+def score(triage: Triage, rows: list[Row]) -> dict[str, dict[str, float]]:
+    """language group -> metric -> value."""
+    by_lang: dict[str, list[tuple[Row, object]]] = {}
+    for i, row in enumerate(rows):
+        group = row.lang if row.lang in SUPPORTED else "other"
+        by_lang.setdefault(group, []).append((row, triage.assess(mention_of(i, row))))
+    out: dict[str, dict[str, float]] = {}
+    for lang, pairs in by_lang.items():
+        m: dict[str, float] = {"n": len(pairs)}
+        m["language"] = sum(a.language == lang for _, a in pairs) / len(pairs)
+        sent = [(r.sentiment, a.sentiment) for r, a in pairs if r.sentiment]
+        issue = [(r.issue, a.issue) for r, a in pairs if r.issue]
+        urgent = [(r.urgent, a.urgent) for r, a in pairs if r.urgent is not None]
+        if sent:
+            m["sentiment"] = macro_f1(sent, SENTIMENTS)
+        if issue:
+            m["issue"] = macro_f1(issue, ISSUES)
+        if urgent:
+            m["urgent"] = sum(g == p for g, p in urgent) / len(urgent)
+        out[lang] = m
+    return out
+
+
+def print_scores(title: str, scores: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    print(f"  {'lang':6} {'posts':>5} {'sentiment':>9} {'issue':>6} {'urgent':>6} {'lang ID':>7}")
+    for lang in (*SUPPORTED, "other"):
+        if lang in scores:
+            m = scores[lang]
+            cells = [f"{m[k]:>{w}.3f}" if k in m else f"{'-':>{w}}" for k, w in
+                     (("sentiment", 9), ("issue", 6), ("urgent", 6), ("language", 7))]
+            print(f"  {lang:6} {int(m['n']):>5} " + " ".join(cells))
+
+
+def footprint(rows: list[Row]) -> Triage:
+    """Model load time and the resident memory it adds over the lexicon-only triage (both warmed up)."""
+    lexicon = Triage()
+    for i, row in enumerate(rows[:200]):
+        lexicon.assess(mention_of(i, row))
+    before = rss_mb()
+    started = time.perf_counter()
+    from monitor.classify import load_triage_model
+    model = load_triage_model("shipped")
+    loaded = time.perf_counter() - started
+    if model is None:
+        raise SystemExit("the shipped model did not load (see the warning above)")
+    triage = Triage(model=model)
+    for i, row in enumerate(rows):
+        triage.assess(mention_of(i, row))
+    print(f"\nmodel load {loaded:.2f} s (import numpy + read {model.weights.nbytes / 1e6:.1f} MB of weights); "
+          f"resident memory {before:.0f} -> {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB)")
+    return triage
+
+
+def speed(triage: Triage, rows: list[Row], label: str) -> None:
+    mentions = [mention_of(i, r) for i, r in enumerate(rows)]
+    started = time.perf_counter()
+    for m in mentions:
+        triage.assess(m)
+    rate = len(mentions) / (time.perf_counter() - started)
+    print(f"triage ({label}): {rate:,.0f} mentions/s on one core over {len(mentions)} posts")
+
+
+def replay_speed(rows: list[Row], total: int) -> None:
+    """The replay pipeline over `total` posts, 10 % of them naming one of the corpus's brands."""
+    from monitor.app import build_pipeline
+    from monitor.cli import ReplayLine, replay_result
+    from monitor.settings import Settings
+
+    rng = random.Random(7)
+    named = [r for r in rows if r.brand and len(r.brand) >= 4 and r.lang in SUPPORTED]
+    brands = sorted({r.brand for r in named})[:50]
+    mentioning = [r for r in named if r.brand in brands]
+    plain = [r.text.replace(r.brand, "") for r in rows if r.brand]
+    lines = [ReplayLine(id=i, text=rng.choice(mentioning).text if i % 10 == 0 else rng.choice(plain))
+             for i in range(total)]
+    settings = Settings.model_validate({"brands": [{"name": b} for b in brands]})
+    pipeline = build_pipeline(settings)
+    started = time.perf_counter()
+    matched = 0
+    for line in lines:
+        result = replay_result(pipeline, line)
+        matched += result["matched"]
+        json.dumps(result, ensure_ascii=False)
+    elapsed = time.perf_counter() - started
+    print(f"replay: {total / elapsed:,.0f} posts/s over {total} posts ({matched} matched, {len(brands)} brands)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    parser.add_argument("--replay-posts", type=int, default=20_000)
+    args = parser.parse_args()
+    rows = [r for r in load_corpus(args.corpus) if r.split == args.split]
+    print(f"{args.split} split of {args.corpus}: {len(rows)} posts; {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    triage = footprint(rows)
+    print_scores("model (shipped)", score(triage, rows))
+    print_scores("lexicon (the fallback)", score(Triage(TriageSettings(model="lexicon")), rows))
+    speed(triage, rows, "model")
+    speed(Triage(), rows, "lexicon")
+    replay_speed(rows, args.replay_posts)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
