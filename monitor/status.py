@@ -75,4 +75,6 @@ def render_status(report: dict[str, Any]) -> str:
             lines.append(f"  {x['listener']:<34} {state}")
     a = report["alerts"]
     lines += ["", f"alerts: {a['open']} open, {a['late']} past respond-by"]
+    for issue, n in a.get("by_issue", {}).items():
+        lines.append(f"  {issue.replace('_', ' '):<16} {n['open']} open" + (f", {n['urgent']} urgent" if n["urgent"] else ""))
     return "\n".join(lines)

@@ -52,6 +52,7 @@ class TriageModel:
         self.buckets = int(meta["buckets"])
         self.uses_lexicon = bool(meta["lexicon"])
         self.urgent_threshold = float(meta["urgent_threshold"])
+        self.urgent_stack: dict | None = meta.get("urgent_stack")  # urgency from the other heads' probabilities
         self.columns: dict[str, slice] = {}
         start = 0
         for head in HEADS:
@@ -79,13 +80,20 @@ class TriageModel:
         ids = feature_ids(text, extra, self.buckets)
         sent = _softmax(self._logits(ids, "sentiment"))
         issue = _softmax(self._logits(ids, "issue"))
-        urgent = float(1.0 / (1.0 + np.exp(-self._logits(ids, "urgent")[0])))
+        urgent = _sigmoid(self._logits(ids, "urgent")[0])
+        if self.urgent_stack:
+            inputs = np.concatenate([issue, sent, [urgent]])
+            urgent = _sigmoid(float(np.dot(self.urgent_stack["coef"], inputs)) + self.urgent_stack["intercept"])
         s_labels = self.labels["sentiment"]
         score = float(sent[s_labels.index("positive")] - sent[s_labels.index("negative")])
         best = int(np.argmax(issue))
         return Prediction(sentiment=s_labels[int(np.argmax(sent))], sentiment_score=round(score, 4),
                           issue=self.labels["issue"][best], issue_probability=round(float(issue[best]), 3),
                           urgent=urgent >= self.urgent_threshold, urgent_probability=round(urgent, 3))
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

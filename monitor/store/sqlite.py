@@ -60,6 +60,9 @@ class OutboxRow:
         return digest_alert(alerts, datetime.now(timezone.utc))
 
 
+ISSUE_SCHEMA = 7  # migrations/0007_alert_issue.sql
+
+
 class StoreBusyError(OSError):
     """The store is locked by another brand-monitor process."""
 
@@ -345,10 +348,15 @@ class Store:
             "SELECT id, alert_id, notifier_id, attempts, last_error FROM outbox WHERE status='dead'"
             " ORDER BY id DESC LIMIT ?", (limit,))]
 
-    def open_alerts(self, now: float) -> dict[str, int]:
+    def open_alerts(self, now: float) -> dict[str, Any]:
+        """Unacknowledged alerts: how many, how many late, and how many (and how many urgent) per issue type."""
         row = self._conn.execute("SELECT COUNT(*), SUM(respond_by < ?) FROM alert WHERE acked_at IS NULL",
                                  (now,)).fetchone()
-        return {"open": row[0], "late": row[1] or 0}
+        by_issue = {} if self.schema_version() < ISSUE_SCHEMA else {
+            issue or "unknown": {"open": n, "urgent": urgent or 0} for issue, n, urgent in self._conn.execute(
+                "SELECT issue, COUNT(*), SUM(urgent) FROM alert WHERE acked_at IS NULL GROUP BY issue"
+                " ORDER BY COUNT(*) DESC")}
+        return {"open": row[0], "late": row[1] or 0, "by_issue": by_issue}
 
     def ack(self, alert_id: str, now: float, by: str = "cli") -> bool:
         """Acknowledge an alert (stops its escalation); False when unknown or already acknowledged."""
@@ -443,11 +451,11 @@ def _insert_alert(conn: sqlite3.Connection, alert: Alert, destinations: dict[str
     if not cur.rowcount:
         return 0
     conn.execute(
-        "INSERT INTO alert (id, mention_id, brand, severity, sentiment, category, language, author, respond_by,"
-        " created_at, payload, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO alert (id, mention_id, brand, severity, sentiment, category, issue, urgent, language, author,"
+        " respond_by, created_at, payload, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
         (alert.id, cur.lastrowid, mention.brand, assessment.severity, assessment.sentiment, assessment.category,
-         assessment.language, mention.post.author.handle, alert.respond_by.timestamp(), now,
-         json.dumps(alert.to_dict(), ensure_ascii=False), alert.thread or None))
+         assessment.issue, int(assessment.urgent), assessment.language, mention.post.author.handle,
+         alert.respond_by.timestamp(), now, json.dumps(alert.to_dict(), ensure_ascii=False), alert.thread or None))
     return sum(_queue(conn, alert.id, dest, now, send) for dest, send in destinations.items())
 
 

@@ -1,4 +1,5 @@
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -16,8 +17,8 @@ def ingest(store, posts, destinations=("team",), now=100.0, state=None):
 def test_settings_and_migrations(store, tmp_path):
     assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.migrate() == 6
-    assert store.migrate() == 6  # idempotent
+    assert store.migrate() == 7
+    assert store.migrate() == 7  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
@@ -83,13 +84,17 @@ def test_release_does_not_count_the_attempt(store):
 
 
 def test_ack_and_open_alerts(store):
-    ingest(store, [make_post(1), make_post(2)])
+    billing = make_alert(make_post(2))
+    billing = replace(billing, assessment=replace(billing.assessment, issue="billing", urgent=True))
+    store.ingest(SourceState("feed", cursor="c1"), [make_post(1), make_post(2)],
+                 [(make_alert(make_post(1)), {"team": Send()}), (billing, {"team": Send()})], 100.0)
     alert_id = store.claim("team", 100.0, 60).alert_id
-    respond_by = make_alert(make_post(1)).respond_by.timestamp()
-    assert store.open_alerts(respond_by + 1) == {"open": 2, "late": 2}
+    respond_by = billing.respond_by.timestamp()
+    assert store.open_alerts(respond_by + 1) == {"open": 2, "late": 2, "by_issue": {
+        "other": {"open": 1, "urgent": 0}, "billing": {"open": 1, "urgent": 1}}}
     assert store.ack(alert_id, 5.0) is True
     assert store.ack(alert_id, 6.0) is False
-    assert store.open_alerts(0) == {"open": 1, "late": 0}
+    assert store.open_alerts(0) == {"open": 1, "late": 0, "by_issue": {"billing": {"open": 1, "urgent": 1}}}
 
 
 def test_readonly_store_cannot_write(store, tmp_path):
