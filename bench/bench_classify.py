@@ -1,9 +1,10 @@
-"""Measure the offline classifier on the labelled sets in ../shared/data (measuring only; never shipped).
+"""Measure triage on the public labelled sets in ../shared/data (measuring only; never shipped, never tuned on).
 
-    .venv/bin/python bench/bench_classify.py [--data PATH] [--limit N]
+    .venv/bin/python bench/bench_classify.py [--data PATH] [--limit N] [--model shipped|lexicon]
 
 Prints per-set macro-F1 (and accuracy), posts/s for the whole assess() one post at a time, and language-ID
-accuracy. Sets that are absent are skipped. Nothing here feeds back into the shipped lexicons or thresholds.
+accuracy, for the shipped model (default) or the lexicon fallback. Sets that are absent are skipped. Nothing
+here feeds back into the model, the corpus, the lexicons or any threshold.
 """
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.classify import Triage
-from monitor.classify.language import detect_language
+from monitor.classify import Triage, TriageSettings, load_triage_model
 from monitor.models import Mention, Post
 
 csv.field_size_limit(10_000_000)
@@ -136,8 +136,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     parser.add_argument("--limit", type=int, default=0, help="first N posts of each set (0 = all)")
+    parser.add_argument("--model", default="shipped", help="shipped (default), lexicon, or a model file")
     args = parser.parse_args()
-    clf = Triage()
+    clf = Triage(TriageSettings(model=args.model), model=load_triage_model(args.model))
+    print(f"judged by {clf.judged_by}")
     clf.assess(_mention(0, "warm-up: loads the language model"))
     print(f"{'set':38} {'n':>6} {'macro-F1':>8} {'acc':>6} {'lang ok':>7} {'posts/s':>8}  predicted")
     for name, loader, labels, kind, lang in SETS:
@@ -157,11 +159,11 @@ def main() -> int:
               f"{rate:>8.0f}  {dist}")
         if name.startswith("TweetEval"):
             print(f"{'  (official metric: macro-recall)':38} {'':>6} {macro_recall(gold, preds, labels):>8.3f}")
-    _language_id(args.data)
+    _language_id(clf, args.data)
     return 0
 
 
-def _language_id(data: Path) -> None:
+def _language_id(clf: Triage, data: Path) -> None:
     """1,000 posts per language, as in reference/classifier.md §3; posts with < 10 letters count as wrong."""
     samples = [("en", airline), ("fa", deepsentipers), ("ru", rusentitweet), ("is", hannes)]
     for lang, loader in samples:
@@ -170,7 +172,7 @@ def _language_id(data: Path) -> None:
         except FileNotFoundError:
             continue
         start = time.perf_counter()
-        got = [detect_language(t) for t in texts]
+        got = [clf.assess(_mention(i, t)).language for i, t in enumerate(texts)]
         rate = len(texts) / (time.perf_counter() - start)
         ok = sum(g == lang for g in got) / len(got)
         other = sum(g == "other" for g in got)

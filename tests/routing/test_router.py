@@ -14,9 +14,10 @@ def mention(brand="Acme", source="feed", competitor=False):
     return Mention(post=Post(source_id=source, platform="rss", id="1"), brand=brand, competitor=competitor, matches=())
 
 
-def assessment(severity="high", sentiment="negative", category="complaint", language="en"):
+def assessment(severity="high", sentiment="negative", category="complaint", language="en", issue="delivery",
+               urgent=False):
     return Assessment(language=language, sentiment=sentiment, sentiment_score=-0.5, category=category,
-                      severity=severity)
+                      severity=severity, issue=issue, urgent=urgent)
 
 
 ROUTES = [
@@ -51,6 +52,22 @@ def test_every_filter_must_hold():
     assert route(mention(brand="Other"), assessment(), [rule], NOW) is None
     assert route(mention(source="hn"), assessment(), [rule], NOW) is None
     assert route(mention(), assessment(category="praise"), [rule], NOW) is None
+
+
+def test_issue_and_urgent_filters():
+    fraud = RouteConfig.model_validate({"name": "fraud", "notify": ["desk"],
+                                        "when": {"issue": ["security_fraud", "legal"]}})
+    urgent = RouteConfig.model_validate({"name": "now", "notify": ["pager"], "when": {"urgent": True}})
+    calm = RouteConfig.model_validate({"name": "later", "notify": ["digest"], "when": {"urgent": False}})
+    rules = [fraud, urgent, calm]
+    assert route(mention(), assessment(issue="legal", urgent=True), rules, NOW).routes == ("fraud", "now")
+    assert route(mention(), assessment(issue="billing", urgent=True), rules, NOW).routes == ("now",)
+    assert route(mention(), assessment(issue="security_fraud"), rules, NOW).routes == ("fraud", "later")
+
+
+def test_unknown_issue_in_a_route_is_a_config_error():
+    with pytest.raises(ValueError, match="billing"):
+        RouteConfig.model_validate({"name": "r", "notify": ["x"], "when": {"issue": "biling"}})
 
 
 NIGHT = QuietHours(start="22:00", end="07:00", timezone="Atlantic/Reykjavik")
