@@ -19,6 +19,7 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)@[\w.]+")
 _REPEAT = re.compile(r"(\w)\1{2,}")  # "soooo" -> "soo"
 _TOKEN = re.compile(r"\u2063brand|[^\W\d_]+|\d+|[!?]+|[^\w\s]")
+_ARABIC_FORMS = frozenset("\u064a\u0649\u0643\u0629")  # ي ى ك ة: normalize() turns them Persian; Arabic keeps them
 _FOLD = str.maketrans({"á": "a", "é": "e", "í": "i", "ó": "o", "ú": "u", "ý": "y", "ð": "d", "þ": "th",
                        "æ": "ae", "ö": "o"})
 
@@ -48,6 +49,7 @@ def feature_names(text: str, extra: Sequence[str] = ()) -> set[str]:
     low = _REPEAT.sub(r"\1\1", _HANDLE.sub(" @h ", _URL.sub(" url ", norm)).casefold())
     tokens = [("0" if t.isdigit() else t) for t in _TOKEN.findall(low)]
     feats: set[str] = {f"x:{e}" for e in extra}
+    feats.update(f"r:{ch}" for ch in _ARABIC_FORMS.intersection(text))
     words = [t for t in tokens if t[0].isalpha() or t == BRAND]
     for t in tokens:
         feats.add(f"w:{t}")

@@ -17,6 +17,7 @@ MIN_LETTERS = 10  # below this a statistical guess is noise; only an unambiguous
 
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+UKRAINIAN_ONLY = re.compile(r"[іїєґІЇЄҐ]")  # letters Russian never uses: positive evidence against "ru"
 _ICELANDIC_ONLY = re.compile(r"[ðþÐÞ]")
 _LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
 
@@ -51,7 +52,7 @@ def _by_script(text: str, languages: tuple[str, ...]) -> str | None:
     if script == "arabic":
         return "fa" if "fa" in languages else UNDETERMINED
     if script == "cyrillic":
-        return "ru" if "ru" in languages else UNDETERMINED
+        return "ru" if "ru" in languages and not UKRAINIAN_ONLY.search(text) else UNDETERMINED
     if script == "latin" and _ICELANDIC_ONLY.search(text) and "is" in languages:
         return "is"
     latin = [lang for lang in languages if lang in ("en", "is")]

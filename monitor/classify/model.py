@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .features import feature_ids
-from .language import SUPPORTED
+from .language import SUPPORTED, UKRAINIAN_ONLY
 from .sentiment import Signals, analyze
 
 HEADS = ("language", "sentiment", "issue", "urgent")
@@ -69,8 +69,10 @@ class TriageModel:
         return rows / np.sqrt(len(ids)) + self.bias[cols]
 
     def language(self, text: str) -> str:
+        """A language code: en, fa, ru, is, or another language's (de, ar, uk…) when the model knows it."""
         logits = self._logits(feature_ids(text, (), self.buckets), "language")
-        return self.labels["language"][int(np.argmax(logits))]
+        code = self.labels["language"][int(np.argmax(logits))]
+        return "uk" if code == "ru" and UKRAINIAN_ONLY.search(text) else code
 
     def predict(self, text: str, lang: str, signals: Signals | None = None) -> Prediction:
         """`text` has its brand masked (features.mask_spans); `signals` is the lexicon's reading, if at hand."""
