@@ -1,6 +1,6 @@
 """The in-house corpus's test split, language ID, speed and footprint of triage (model and lexicon fallback).
 
-    .venv/bin/python bench/bench_triage.py [--corpus corpus] [--split test] [--replay-posts 20000]
+    taskset -c 0 .venv/bin/python bench/bench_triage.py [--corpus corpus] [--split test] [--replay-posts 20000]
 
 Prints per language: sentiment macro-F1, issue-type macro-F1, urgent accuracy, language-ID accuracy (and for
 posts in other languages, the share identified as "other"); then model load time, resident memory growth,
@@ -17,6 +17,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
@@ -95,8 +96,17 @@ def print_scores(title: str, scores: dict[str, dict[str, float]]) -> None:
             print(f"  {lang:6} {int(m['n']):>5} " + " ".join(cells))
 
 
+def cold_load_seconds() -> float:
+    """Importing numpy and reading the shipped model in a fresh interpreter, as the daemon does at start."""
+    code = ("import time; t = time.perf_counter(); from monitor.classify import load_triage_model; "
+            "assert load_triage_model('shipped') is not None; print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def footprint(rows: list[Row]) -> Triage:
     """Model load time and the resident memory it adds over the lexicon-only triage (both warmed up)."""
+    print(f"\nmodel load in a fresh process: {cold_load_seconds():.2f} s (import numpy, read the weights)")
     lexicon = Triage()
     for i, row in enumerate(rows[:200]):
         lexicon.assess(mention_of(i, row))
@@ -110,8 +120,8 @@ def footprint(rows: list[Row]) -> Triage:
     triage = Triage(model=model)
     for i, row in enumerate(rows):
         triage.assess(mention_of(i, row))
-    print(f"\nmodel load {loaded:.2f} s (import numpy + read {model.weights.nbytes / 1e6:.1f} MB of weights); "
-          f"resident memory {before:.0f} -> {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB)")
+    print(f"model load here {loaded:.2f} s ({model.weights.nbytes / 1e6:.1f} MB of int8 weights); resident memory "
+          f"{before:.0f} -> {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB) after triaging {len(rows)} posts")
     return triage
 
 
