@@ -20,7 +20,6 @@ import random  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -28,11 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from monitor.classify import Triage, TriageSettings  # noqa: E402
-from monitor.classify.corpus import Row, load_corpus  # noqa: E402
+from monitor.classify.corpus import Row, load_corpus, mention_of, score  # noqa: E402
 from monitor.classify.language import SUPPORTED  # noqa: E402
-from monitor.models import ISSUES, Match, Mention, Post  # noqa: E402
-
-SENTIMENTS = ("negative", "neutral", "positive")
 
 
 def rss_mb() -> float:
@@ -40,49 +36,6 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def macro_f1(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> float:
-    """Mean F1 over the labels present in gold or predictions."""
-    present = [lab for lab in labels if any(lab in p for p in pairs)]
-    f1s = []
-    for lab in present:
-        tp = sum(1 for g, p in pairs if g == p == lab)
-        fp = sum(1 for g, p in pairs if p == lab != g)
-        fn = sum(1 for g, p in pairs if g == lab != p)
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return sum(f1s) / len(f1s) if f1s else 0.0
-
-
-def mention_of(i: int, row: Row) -> Mention:
-    post = Post(source_id="bench", platform="bench", id=str(i), text=row.text)
-    start = row.text.find(row.brand) if row.brand else -1
-    matches = (Match(term=row.brand, kind="exact", score=100.0, start=start, end=start + len(row.brand)),) \
-        if start >= 0 else ()
-    return Mention(post=post, brand=row.brand or "x", competitor=False, matches=matches)
-
-
-def score(triage: Triage, rows: list[Row]) -> dict[str, dict[str, float]]:
-    """language group -> metric -> value."""
-    by_lang: dict[str, list[tuple[Row, object]]] = {}
-    for i, row in enumerate(rows):
-        group = row.lang if row.lang in SUPPORTED else "other"
-        by_lang.setdefault(group, []).append((row, triage.assess(mention_of(i, row))))
-    out: dict[str, dict[str, float]] = {}
-    for lang, pairs in by_lang.items():
-        m: dict[str, float] = {"n": len(pairs)}
-        m["language"] = sum(a.language == lang for _, a in pairs) / len(pairs)
-        sent = [(r.sentiment, a.sentiment) for r, a in pairs if r.sentiment]
-        issue = [(r.issue, a.issue) for r, a in pairs if r.issue]
-        urgent = [(r.urgent, a.urgent) for r, a in pairs if r.urgent is not None]
-        if sent:
-            m["sentiment"] = macro_f1(sent, SENTIMENTS)
-        if issue:
-            m["issue"] = macro_f1(issue, ISSUES)
-        if urgent:
-            m["urgent"] = sum(g == p for g, p in urgent) / len(urgent)
-        out[lang] = m
-    return out
 
 
 def print_scores(title: str, scores: dict[str, dict[str, float]]) -> None:

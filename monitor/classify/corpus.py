@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +13,12 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
+from ..models import ISSUES, Match, Mention, Post
+from .classifier import Classifier
 from .features import mask_brand
+from .language import SUPPORTED
 
+SENTIMENTS = ("negative", "neutral", "positive")
 NEAR_DUPLICATE = 90  # rapidfuzz ratio: a dev/test post this close to a train post is dropped from dev/test
 
 
@@ -71,3 +76,49 @@ def _drop_near_duplicates(rows: list[Row]) -> list[Row]:
     if drop:
         print(f"dropped {len(drop)} dev/test posts nearly identical to a train post", file=sys.stderr)
     return [r for i, r in enumerate(rows) if i not in drop]
+
+
+# -- scoring triage on a split, the way the daemon runs it (bench/bench_triage.py, tests) ---------------
+
+def macro_f1(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> float:
+    """Mean F1 over the labels present in gold or predictions."""
+    present = [lab for lab in labels if any(lab in p for p in pairs)]
+    f1s = []
+    for lab in present:
+        tp = sum(1 for g, p in pairs if g == p == lab)
+        fp = sum(1 for g, p in pairs if p == lab != g)
+        fn = sum(1 for g, p in pairs if g == lab != p)
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(f1s) / len(f1s) if f1s else 0.0
+
+
+def mention_of(i: int, row: Row) -> Mention:
+    """The row as the matcher would hand it over: its brand matched where the text names it."""
+    post = Post(source_id="bench", platform="bench", id=str(i), text=row.text)
+    start = row.text.find(row.brand) if row.brand else -1
+    matches = (Match(term=row.brand, kind="exact", score=100.0, start=start, end=start + len(row.brand)),) \
+        if start >= 0 else ()
+    return Mention(post=post, brand=row.brand or "x", competitor=False, matches=matches)
+
+
+def score(triage: Classifier, rows: list[Row]) -> dict[str, dict[str, float]]:
+    """language group -> metric -> value."""
+    by_lang: dict[str, list] = {}
+    for i, row in enumerate(rows):
+        group = row.lang if row.lang in SUPPORTED else "other"
+        by_lang.setdefault(group, []).append((row, triage.assess(mention_of(i, row))))
+    out: dict[str, dict[str, float]] = {}
+    for lang, pairs in by_lang.items():
+        m: dict[str, float] = {"n": len(pairs)}
+        m["language"] = sum(a.language == lang for _, a in pairs) / len(pairs)
+        sent = [(r.sentiment, a.sentiment) for r, a in pairs if r.sentiment]
+        issue = [(r.issue, a.issue) for r, a in pairs if r.issue]
+        urgent = [(r.urgent, a.urgent) for r, a in pairs if r.urgent is not None]
+        if sent:
+            m["sentiment"] = macro_f1(sent, SENTIMENTS)
+        if issue:
+            m["issue"] = macro_f1(issue, ISSUES)
+        if urgent:
+            m["urgent"] = sum(g == p for g, p in urgent) / len(urgent)
+        out[lang] = m
+    return out
