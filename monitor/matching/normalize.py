@@ -21,11 +21,18 @@ _SPECIAL = {
     "ە": "ه", "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ؤ": "و",
     "_": " ", "\u00a0": " ", "\u2019": "'", "\u02bc": "'",
 }
-# Removed from lookup keys; inside a word they do not split it (ZWNJ does: see TOKEN_RE).
-_IGNORABLE = "\u0640\u00ad\u200d\u200e\u200f\u2060\ufeff"
+# Removed from lookup keys; inside a word they do not split it (ZWNJ does: see TOKEN_RE). Besides tatweel and
+# soft hyphen: zero-width space and joiner, direction marks, bidi embeddings/overrides/isolates, invisible
+# operators, variation selectors — format characters that hide a name ("Ac\u200bme") without changing it.
+_IGNORABLE = "".join(map(chr, (0x0640, 0x00AD, 0x180E, *range(0x200B, 0x200C), *range(0x200D, 0x2010),
+                               *range(0x202A, 0x202F), *range(0x2060, 0x2065), *range(0x2066, 0x206A),
+                               *range(0xFE00, 0xFE10), 0xFEFF)))
 _MARK_RANGES = ("\u0300-\u036f\u0483-\u0489\u0610-\u061a\u064b-\u065f\u0670"
                 "\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed")
-_TABLE_RANGES = ((0x0000, 0x2FFF), (0xFB00, 0xFFFF))
+# the BMP's letters and forms, mathematical alphanumerics (𝐀𝐜𝐦𝐞) and enclosed/squared letters (🄰)
+_TABLE_RANGES = ((0x0000, 0x2FFF), (0xFB00, 0xFFFF), (0x1D400, 0x1D7FF), (0x1F100, 0x1F1FF))
+# ZWNJ shapes Persian words; between Latin or Cyrillic letters it only hides a name: make it the ignorable ZWJ
+_ZWNJ_OUTSIDE_PERSIAN = re.compile("(?<=[a-zà-ɏа-я])\u200c(?=[a-zà-ɏа-я])")
 
 TOKEN_RE = re.compile(rf"[\w{_MARK_RANGES}{_IGNORABLE}]+")
 _CAMEL_RE = re.compile(r"[a-zà-ÿа-я][A-ZÀ-ÞА-ЯЁ]")
@@ -87,7 +94,8 @@ def _is_latin(ch: str) -> bool:
 
 def normalize(text: str) -> str:
     """Same length as `text`: offsets in the result are offsets in the original."""
-    return text.translate(_ONE_TO_ONE)
+    norm = text.translate(_ONE_TO_ONE)
+    return _ZWNJ_OUTSIDE_PERSIAN.sub(ZWJ, norm) if ZWNJ in norm else norm
 
 
 def fold(text: str) -> str:

@@ -22,8 +22,9 @@ SEVERITY_EMOJI: dict[str, str] = {"critical": "🚨", "high": "🔴", "medium": 
 SEVERITY_COLOUR: dict[str, int] = {"critical": 0x8B0000, "high": 0xE01E5A, "medium": 0xECB22E, "low": 0x2E86DE}
 SENTIMENT_EMOJI: dict[str, str] = {"negative": "😠", "neutral": "😐", "positive": "🙂"}
 
-# C0/C1 control characters except \t and \n: terminal escapes, NULs and the like have no place in an alert.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 control characters except \t and \n: terminal escapes, NULs and the like have no place in an alert;
+# nor bidi embeddings, overrides and isolates, which make "gnp.exe" render as "exe.png".
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~|>\[\]()#:!<-])")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"

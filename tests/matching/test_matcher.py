@@ -83,6 +83,28 @@ def test_traps_do_not_match(matcher: Matcher, text: str) -> None:
     assert found(matcher, text) == {}
 
 
+@pytest.mark.parametrize("text", [
+    "Revo\u200blut app is down",           # zero-width space
+    "Revo\u200clut app is down",           # ZWNJ between Latin letters
+    "Revo\u200dlut app is down",           # zero-width joiner
+    "\u202eRevolut app is down",           # right-to-left override
+    "Revo\u2066lut\u2069 app is down",     # isolates
+    "Revolut\ufe0f app is down",           # variation selector
+    "𝐑𝐞𝐯𝐨𝐥𝐮𝐭 app is down",                 # mathematical bold
+    "Ｒｅｖｏｌｕｔ app is down",                 # fullwidth
+])
+def test_invisible_and_compatibility_characters_do_not_hide_a_name(matcher: Matcher, text: str) -> None:
+    [mention] = matcher.match(post(text))
+    assert mention.brand == "Revolut"
+    start, end = mention.matches[0].start, mention.matches[0].end
+    assert end - start >= len("Revolut") and text[end:].lstrip("\u2069\ufe0f").startswith(" app")
+
+
+def test_zwnj_keeps_its_meaning_inside_persian_words(matcher: Matcher) -> None:
+    assert [m.brand for m in matcher.match(post("دیجی‌کالا سفارشم رو نفرستاده"))] == ["Digikala"]
+    assert [m.brand for m in matcher.match(post("دیجی\u200bکالا سفارشم رو نفرستاده"))] == ["Digikala"]
+
+
 def test_competitor_closer_than_the_brand_takes_the_mention(matcher: Matcher) -> None:
     result = {m.brand: m for m in matcher.match(post("Ég skipti yfir til Íslandsbanka"))}
     assert set(result) == {"Íslandsbanki"}

@@ -117,6 +117,16 @@ async def test_crlf_in_the_title_injects_no_header_and_no_body(smtp_servers: Smt
     assert "<html>injected" not in parts(got)["text/html"]
 
 
+async def test_bidi_controls_cannot_reverse_what_the_subject_and_body_show(smtp_servers: SmtpServers) -> None:
+    """U+202E would render "invoice-\u202egnp.exe" as "invoice-exe.png" in the mail client."""
+    title = "invoice-\u202egnp.exe \u2066isolated\u2069 \u202aembedded\u202c"
+    delivery = await notifier(smtp_servers).send(alert_with(title=title), key())
+    got = only(smtp_servers, delivery.remote_id)
+    assert got.message["Subject"].endswith(": invoice-gnp.exe isolated embedded")
+    for body in parts(got).values():
+        assert not any(ch in body for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 async def test_subject_is_capped(smtp_servers: SmtpServers) -> None:
     delivery = await notifier(smtp_servers).send(alert_with(title="very long " * 500), key())
     subject = only(smtp_servers, delivery.remote_id).message["Subject"]
