@@ -189,14 +189,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     pipeline = build_pipeline(settings)
-    stream = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    # bytes, decoded line by line: one line that is not UTF-8 is reported and skipped, from a file or stdin alike
+    stream = getattr(sys.stdin, "buffer", sys.stdin) if args.input == "-" else open(args.input, "rb")
     bad = 0
     with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
+        for number, raw in enumerate(stream, 1):
             try:
+                line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                if not line.strip():
+                    continue
                 item = ReplayLine.model_validate_json(line)
+            except UnicodeDecodeError as exc:
+                bad += 1
+                print(f"{args.input}:{number}: not valid UTF-8 (byte {exc.start + 1}); line skipped", file=sys.stderr)
+                continue
             except ValidationError as exc:
                 bad += 1
                 print(f"{args.input}:{number}: {_first_problem(exc)}; line skipped", file=sys.stderr)

@@ -101,6 +101,15 @@ def parse_account(url: str) -> OwnAccount:
                      "https://bsky.app/profile/acme.bsky.social")
 
 
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty: an empty keyword would match nothing (or everything)")
+    return value
+
+
+Term = Annotated[str, AfterValidator(_non_blank)]
+
+
 def _valid_accounts(urls: list[str]) -> list[str]:
     for url in urls:
         parse_account(url)
@@ -109,9 +118,9 @@ def _valid_accounts(urls: list[str]) -> list[str]:
 
 class BrandConfig(Strict):
     name: str = Field(min_length=1)
-    keywords: Annotated[list[str], BeforeValidator(_as_list)] = []
-    aliases: Annotated[list[str], BeforeValidator(_as_list)] = []
-    exclude: Annotated[list[str], BeforeValidator(_as_list)] = []
+    keywords: Annotated[list[Term], BeforeValidator(_as_list)] = []
+    aliases: Annotated[list[Term], BeforeValidator(_as_list)] = []
+    exclude: Annotated[list[Term], BeforeValidator(_as_list)] = []
     competitor: bool = False
     fuzzy: Literal["auto", "off"] = "auto"
     languages: list[str] = []
@@ -157,6 +166,9 @@ class NotifierConfig(Strict):
     min_interval: Duration = 0.0
 
 
+RouteLanguage = Literal["en", "fa", "ru", "is", "other"]  # what triage gives; other languages are "other"
+
+
 class RouteWhen(Strict):
     brand: Annotated[list[str], BeforeValidator(_as_list)] = []
     severity: Annotated[list[Severity], BeforeValidator(_as_list)] = []
@@ -165,7 +177,7 @@ class RouteWhen(Strict):
     issue: Annotated[list[Issue], BeforeValidator(_as_list)] = []
     urgent: bool | None = None
     source: Annotated[list[str], BeforeValidator(_as_list)] = []
-    language: Annotated[list[str], BeforeValidator(_as_list)] = []
+    language: Annotated[list[RouteLanguage], BeforeValidator(_as_list)] = []
     competitor: bool | None = None
 
 
@@ -398,9 +410,11 @@ def parse_settings(text: str, filename: str = "<config>") -> Settings:
 
 
 def _follows_unset_variable(problem: tuple[Loc, str], unset: list[tuple[Loc, str]]) -> bool:
-    """`x_file: ${UNSET}/x` is reported once, as the unset variable, not again as an unreadable file."""
+    """`x_file: ${UNSET}/x` is reported once, as the unset variable, not again as an unreadable file (nor is
+    the empty value it leaves behind reported as empty)."""
     loc, message = problem
-    return any(loc == where[:-1] and message.startswith(f"{where[-1]}: cannot read") for where, _ in unset)
+    return any((loc == where[:-1] and message.startswith(f"{where[-1]}: cannot read"))
+               or (loc == where and message.startswith("must not be empty")) for where, _ in unset)
 
 
 def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> None:
@@ -477,11 +491,18 @@ def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
         about = getattr(source, "about", None)
         if about is not None and about not in brands:
             problems.append((("sources", source_id, "about"), _unknown("brand", about, brands)))
+    problems += _duplicates("brands", "brand", [b.name for b in settings.brands])
+    problems += _duplicates("routes", "route", [r.name for r in settings.routes])
+    return problems
+
+
+def _duplicates(section: str, what: str, names: list[str]) -> list[tuple[Loc, str]]:
     seen: set[str] = set()
-    for i, brand in enumerate(settings.brands):
-        if brand.name in seen:
-            problems.append((("brands", i, "name"), f"duplicate brand name '{brand.name}'"))
-        seen.add(brand.name)
+    problems: list[tuple[Loc, str]] = []
+    for i, name in enumerate(names):
+        if name in seen:
+            problems.append(((section, i, "name"), f"duplicate {what} name '{name}'"))
+        seen.add(name)
     return problems
 
 

@@ -130,3 +130,22 @@ def test_once_dry_run_stores_and_sends_nothing(tmp_path, capsys, servers):
     out = capsys.readouterr().out
     assert "forum: 1 posts, 1 mentions" in out and "Acme" in out and "-> hook" in out
     assert hook.received == [] and not (tmp_path / "state.db").exists()
+
+
+def test_replay_skips_a_line_that_is_not_utf8_from_a_file_and_from_stdin(tmp_path):
+    """Real bytes through a real process: the bad line is named and skipped, the others are judged."""
+    import subprocess
+    import sys
+    config = write_config(tmp_path)
+    data = (json.dumps({"id": "1", "text": "The Acme app is down"}).encode() + b"\n"
+            + b'{"id": "2", "text": "Acme \xff\xfe broken"}\n'
+            + json.dumps({"id": "3", "text": "Acme charged me twice"}).encode() + b"\n")
+    posts = tmp_path / "posts.jsonl"
+    posts.write_bytes(data)
+    for source, stdin in ((str(posts), None), ("-", data)):
+        run = subprocess.run([sys.executable, "-m", "monitor", "replay", "--config", str(config), source],
+                             input=stdin, capture_output=True, timeout=120)
+        assert run.returncode == 2, run.stderr
+        assert [json.loads(line)["id"] for line in run.stdout.splitlines()] == ["1", "3"]
+        assert run.stderr.decode().strip().endswith(f"{source}:2: not valid UTF-8 (byte 27); line skipped")
+        assert b"Traceback" not in run.stderr

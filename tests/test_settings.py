@@ -148,3 +148,24 @@ def test_shipped_configs_are_valid(name, monkeypatch, tmp_path):
         (tmp_path / secret).write_text(value + "\n")
     settings = load_settings(Path(__file__).parents[1] / "config" / name)
     assert settings.brands
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("brands: [{name: Acme}]\nnotifiers: {hook: {type: webhook, url: 'http://127.0.0.1:99999/x'}}\n",
+     "config.yaml:2: notifiers.hook.url: is not a valid URL (port out of range 0-65535)"),
+    ("brands: [{name: Acme}]\nnotifiers: {hook: {type: webhook, url: 'http://[::1/x'}}\n",
+     "config.yaml:2: notifiers.hook.url: is not a valid URL (invalid ipv6 url)"),
+    ("brands: [{name: Acme}]\nnotifiers: {m: {type: matrix, homeserver: 'https://[::1', room_id: '!r:x',"
+     " access_token: t}}\n", "config.yaml:2: notifiers.m.homeserver: must be the homeserver's base URL"),
+    ("brands: [{name: Acme, keywords: [Acme, '  ']}]\n",
+     "config.yaml:1: brands[0].keywords[1]: must not be empty: an empty keyword would match nothing"),
+    ("brands: [{name: Acme}]\nnotifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}\n"
+     "routes:\n  - {name: main, notify: [hook]}\n  - {name: main, notify: [hook]}\n",
+     "config.yaml:5: routes[1].name: duplicate route name 'main'"),
+    ("brands: [{name: Acme}]\nnotifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}\n"
+     "routes: [{name: main, notify: [hook], when: {language: English}}]\n",
+     "config.yaml:3: routes[0].when.language[0]: "),
+])
+def test_careless_values_are_refused_with_file_line_and_field(text, expected):
+    found = problems(text)
+    assert len(found) == 1 and found[0].startswith(expected), found

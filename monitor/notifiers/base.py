@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import AfterValidator, SecretStr
@@ -47,10 +48,24 @@ def sample_alert(brand: str = "Acme", now: datetime | None = None) -> Alert:
 
 # -- the HTTP plumbing every HTTP notifier uses -----------------------------------------------------------------
 
-def _check_http_url(value: SecretStr) -> SecretStr:
-    url = value.get_secret_value()
+def http_url_problem(url: str) -> str | None:
+    """Why `url` is not a usable http(s) URL (never echoing it: it may hold a token), or None."""
     if not url.lower().startswith(("https://", "http://")) or any(ch.isspace() for ch in url):
-        raise ValueError("must be an http:// or https:// URL")  # never echo the value: it holds a token
+        return "must be an http:// or https:// URL"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "[::1" (unclosed IPv6 bracket), port 99999
+        return f"is not a valid URL ({str(exc).lower()})"
+    if not parts.hostname:
+        return "has no host name"
+    return None if port is None or port > 0 else "has port 0"
+
+
+def _check_http_url(value: SecretStr) -> SecretStr:
+    problem = http_url_problem(value.get_secret_value())
+    if problem:
+        raise ValueError(problem)
     return value
 
 

@@ -22,6 +22,7 @@ from ..errors import AuthFailedError, PermanentError, RateLimitedError, Transien
 from ..http import MAX_RETRY_AFTER, parse_retry_after, raise_for_status, redact
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
+from .base import http_url_problem
 from .format import BUDGETS, AlertView, clean, fit, one_line, plain_text
 
 log = structlog.get_logger()
@@ -43,7 +44,7 @@ class MatrixConfig(NotifierConfig):
     @classmethod
     def _http_url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if not value.lower().startswith(("https://", "http://")) or any(ch.isspace() for ch in value):
+        if http_url_problem(value):
             raise ValueError("must be the homeserver's base URL, e.g. https://matrix.example.org")
         return value
 
