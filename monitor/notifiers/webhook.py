@@ -21,7 +21,7 @@ from .. import registry
 from ..models import Alert, Delivery
 from ..settings import NotifierConfig
 from .base import SecretUrl, check, describe, encode_json, post
-from .format import trim
+from .format import clean, trim
 
 MAX_TEXT = 20_000
 _RESERVED_HEADERS = {"content-type", "content-length", "idempotency-key", "webhook-id", "webhook-timestamp",
@@ -72,21 +72,22 @@ def sign(key: bytes, msg_id: str, timestamp: str, body: bytes) -> str:
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
     m, a, post_ = alert.mention, alert.assessment, alert.mention.post
-    text = trim(post_.text, MAX_TEXT)
+    text = trim(clean(post_.text), MAX_TEXT)  # no ESC/BEL/NUL or bidi overrides reach the receiver
     return {
         "type": "brand_mention.alert",
         "id": alert.id,
         "created_at": alert.created_at.isoformat(),
         "data": {
             "brand": m.brand, "competitor": m.competitor, "severity": a.severity, "sentiment": a.sentiment,
-            "sentiment_score": a.sentiment_score, "category": a.category, "language": a.language,
+            "sentiment_score": a.sentiment_score, "category": a.category, "issue": a.issue, "urgent": a.urgent,
+            "judged_by": a.judged_by, "language": a.language,
             "reasons": list(a.reasons),
             "matches": [{"term": x.term, "kind": x.kind, "score": x.score, "start": x.start, "end": x.end}
                         for x in m.matches],
             "post": {
-                "url": post_.url, "title": trim(post_.title, 1000), "text": text,
+                "url": post_.url, "title": trim(clean(post_.title), 1000), "text": text,
                 "text_html_escaped": html.escape(text, quote=True),
-                "author": {"handle": post_.author.handle, "display_name": post_.author.display_name,
+                "author": {"handle": clean(post_.author.handle), "display_name": clean(post_.author.display_name),
                            "followers": post_.author.followers},
                 "published_at": post_.published_at.isoformat() if post_.published_at else None,
                 "platform": post_.platform, "source_id": post_.source_id,
@@ -94,8 +95,9 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
                                "replies": post_.engagement.replies},
             },
             "respond_by": alert.respond_by.isoformat() if alert.respond_by else None,
-            "reply": alert.reply,
+            "reply": clean(alert.reply),
             "routes": list(alert.routes),
+            "ack_url": alert.ack_url or None,
         },
     }
 

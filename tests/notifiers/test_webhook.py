@@ -53,9 +53,11 @@ async def test_posts_the_documented_json_with_standard_webhooks_headers(httpserv
     assert body["type"] == "brand_mention.alert" and body["id"] == alert.id
     assert body["created_at"] == alert.created_at.isoformat()
     data = body["data"]
-    assert {k: data[k] for k in ("brand", "competitor", "severity", "sentiment", "category", "language")} == {
+    assert {k: data[k] for k in ("brand", "competitor", "severity", "sentiment", "category", "issue", "urgent",
+                                 "judged_by", "language")} == {
         "brand": "Acme", "competitor": False, "severity": "high", "sentiment": "negative", "category": "outage",
-        "language": "en"}
+        "issue": "outage", "urgent": True, "judged_by": "test-notify sample", "language": "en"}
+    assert data["ack_url"] is None
     assert data["sentiment_score"] == -0.8 and data["routes"] == ["test-notify"] and data["reply"] == alert.reply
     m = alert.mention.matches[0]
     assert data["matches"] == [{"term": "Acme", "kind": "exact", "score": 100.0, "start": m.start, "end": m.end}]
@@ -73,6 +75,19 @@ async def test_no_signature_without_secret_and_plain_string_secrets(httpserver, 
     assert "webhook-signature" not in receiver.requests[0].headers
     await notifier(httpserver, ctx, secret="plain passphrase").send(alert, "idem-2")
     assert verify(b"plain passphrase", receiver.requests[1].headers, receiver.requests[1].get_data())
+
+
+async def test_terminal_and_bidi_controls_are_removed_and_the_ack_link_is_sent(httpserver, receiver, ctx, alert):
+    from dataclasses import replace
+    post = replace(alert.mention.post, title="t\x1b[2Jitle\x07", text="Acme\x00 \u202egnp.exe\x1b]0;x\x07 down",
+                   author=replace(alert.mention.post.author, display_name="Jane\x1b[31m"))
+    hostile = replace(alert, mention=replace(alert.mention, post=post), ack_url="https://ack.example/a/1?sig=x")
+    await notifier(httpserver, ctx).send(hostile, "idem-2")
+    raw = receiver.requests[0].get_data().decode()
+    data = receiver.bodies[0]["data"]
+    assert not any(ch in raw for ch in ("\\u001b", "\\u0007", "\\u0000", "\\u202e", "\u202e"))
+    assert data["post"]["title"] == "t[2Jitle" and data["post"]["text"] == "Acme gnp.exe]0;x down"
+    assert data["post"]["author"]["display_name"] == "Jane[31m" and data["ack_url"] == hostile.ack_url
 
 
 async def test_retries_carry_the_same_webhook_id(httpserver, receiver, ctx, alert):
