@@ -133,8 +133,13 @@ def cmd_ack(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     store = Store(settings.store.resolved_path())
     try:
-        if store.ack(args.alert_id, time.time()):
-            print(f"alert {args.alert_id} acknowledged")
+        found = store.alert_ids_starting(args.alert_id.strip().lower())
+        if len(found) > 1:
+            print(f"alert {args.alert_id}: more than one alert id starts so; give a few more characters",
+                  file=sys.stderr)
+            return 1
+        if found and store.ack(found[0], time.time()):
+            print(f"alert {found[0]} acknowledged")
             return 0
         print(f"alert {args.alert_id}: not found or already acknowledged", file=sys.stderr)
         return 1

@@ -167,6 +167,13 @@ class Delivery:
     remote_id: str | None = None
 
 
+def short_id(alert_id: str) -> str:
+    """What people read and type: "3f2a9c0d", "incident-3f2a9c0d"; `brand-monitor ack` takes any unique prefix."""
+    if alert_id.startswith("incident-"):  # incident-<16 hex>-<members>
+        return "incident-" + alert_id.split("-")[1][:8]
+    return alert_id[:8]
+
+
 def alert_id_for(brand: str, dedup_key: str) -> str:
     return hashlib.sha256(f"{brand}\0{dedup_key}".encode()).hexdigest()[:20]
 

@@ -5,8 +5,10 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 
+from .models import short_id
 from .settings import Settings
 from .store import Store
+from .store.sqlite import ISSUE_SCHEMA
 
 STATUSES = ("pending", "sending", "sent", "dead")
 LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
@@ -22,6 +24,8 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
             if version > 0:
                 states = {s.source_id: asdict(s) for s in store.source_states()}
                 counts, dead, alerts = store.outbox_counts(), store.dead_letters(), store.open_alerts(now)
+                alerts["first"] = [dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)] \
+                    if version >= ISSUE_SCHEMA else []
                 if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
                     listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
         finally:
@@ -75,6 +79,18 @@ def render_status(report: dict[str, Any]) -> str:
             lines.append(f"  {x['listener']:<34} {state}")
     a = report["alerts"]
     lines += ["", f"alerts: {a['open']} open, {a['late']} past respond-by"]
-    for issue, n in a.get("by_issue", {}).items():
-        lines.append(f"  {issue.replace('_', ' '):<16} {n['open']} open" + (f", {n['urgent']} urgent" if n["urgent"] else ""))
+    for issue, n in a["by_issue"].items():
+        urgent = f", {n['urgent']} urgent" if n["urgent"] else ""
+        lines.append(f"  {issue.replace('_', ' '):<16} {n['open']} open{urgent}")
+    if a["first"]:
+        lines += ["", "first to answer (acknowledge with brand-monitor ack ID):"]
+        lines += [_open_alert_line(x) for x in a["first"]]
     return "\n".join(lines)
+
+
+def _open_alert_line(x: dict[str, Any]) -> str:
+    issue = (x["issue"] or "-").replace("_", " ")
+    late = "  LATE" if x["late"] else ""
+    urgent = "urgent " if x["urgent"] else ""
+    return (f"  {short_id(x['id']):<17} {x['severity']:<8} {x['brand'][:20]:<20} {issue:<16} "
+            f"{urgent}respond by {x['respond_by']}{late}")

@@ -78,7 +78,13 @@ def test_once_status_and_ack(tmp_path, capsys, servers):
                                      "sent": 1, "dead": 0}]
     assert report["alerts"]["open"] == 1
     alert_id = hook.received[0][2]["id"]
-    assert main(["ack", "--config", str(config), alert_id]) == 0
+    assert [x["id"] for x in report["alerts"]["first"]] == [alert_id]
+    assert report["alerts"]["by_issue"] == {"outage": {"open": 1, "urgent": 1}}
+    assert main(["status", "--config", str(config)]) == 0
+    text = capsys.readouterr().out
+    assert f"  {alert_id[:8]} " in text and " outage " in text and "urgent respond by" in text
+    assert main(["ack", "--config", str(config), alert_id[:3]]) == 1   # too short to be an id
+    assert main(["ack", "--config", str(config), alert_id[:8].upper()]) == 0   # the short id, as shown
     assert main(["ack", "--config", str(config), alert_id]) == 1
     assert main(["status", "--config", str(config)]) == 0
     assert "alerts: 0 open" in capsys.readouterr().out

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
-from ..models import Alert, Assessment, Severity, utc
+from ..models import Alert, Assessment, Severity, short_id, utc
 
 ELLIPSIS = "…"
 WJ = "\u2060"  # word joiner: invisible, but splits `@here` / `<users/all>` so no parser sees a mention token
@@ -146,6 +146,7 @@ class AlertView:
     url: str            # safe http(s) URL or ""
     respond_by: str     # "2026-11-25 11:42 UTC"
     ack_url: str        # signed acknowledge link, or ""
+    short_id: str       # "3f2a9c0d" (models.short_id): `brand-monitor ack` takes it; "" for digests
     reply: str          # the drafted first reply (may be "")
     competitor: bool
     summary: bool = False  # an incident or a digest: many posts, so no single author, tone or language
@@ -155,12 +156,12 @@ class AlertView:
         severity = ("Severity", f"{self.emoji} {self.severity}")
         if self.summary:
             pairs = [severity, ("Category", self.category), ("Respond by", self.respond_by),
-                     ("Why", self.reasons), ("Acknowledge", self.ack_url)]
+                     ("Why", self.reasons), ("Acknowledge", self.ack_url), ("Alert id", self.short_id)]
         else:
             pairs = [severity, ("Issue", self.issue), ("Sentiment", self.sentiment),
                      ("Category", self.category), ("Language", self.language), ("Author", self.author), ("History", self.history),
                      ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why),
-                     ("Acknowledge", self.ack_url)]
+                     ("Acknowledge", self.ack_url), ("Alert id", self.short_id)]
         return [(label, value) for label, value in pairs if value]
 
     @property
@@ -192,6 +193,7 @@ def view(alert: Alert, *, excerpt_limit: int = 1500, reply_limit: int = 1000, ti
         reasons=one_line("; ".join(clean(r) for r in a.reasons), 400),
         url=safe_url(post.url), respond_by=_time(alert.respond_by), ack_url=safe_url(alert.ack_url),
         reply=trim(clean(alert.reply), reply_limit), competitor=mention.competitor,
+        short_id="" if post.platform == "digest" else short_id(alert.id),
         summary=summary,
     )
 

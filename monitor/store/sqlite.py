@@ -9,6 +9,7 @@ import asyncio
 import fcntl
 import hashlib
 import json
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -357,6 +358,20 @@ class Store:
                 "SELECT issue, COUNT(*), SUM(urgent) FROM alert WHERE acked_at IS NULL GROUP BY issue"
                 " ORDER BY COUNT(*) DESC")}
         return {"open": row[0], "late": row[1] or 0, "by_issue": by_issue}
+
+    def alert_ids_starting(self, prefix: str, limit: int = 2) -> list[str]:
+        """Alert ids that start with `prefix` (what people type: the short id shown in alerts and status)."""
+        if not re.fullmatch(r"[0-9a-z-]{4,64}", prefix):
+            return []
+        return [r[0] for r in self._conn.execute("SELECT id FROM alert WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                                                 (prefix, prefix + "\U0010ffff", limit))]
+
+    def open_alert_list(self, now: float, limit: int = 10) -> list[dict[str, Any]]:
+        """The unacknowledged alerts whose respond-by comes first, for `status`."""
+        return [{"id": r[0], "severity": r[1], "brand": r[2], "issue": r[3], "urgent": bool(r[4]),
+                 "respond_by": r[5], "late": r[5] < now} for r in self._conn.execute(
+            "SELECT id, severity, brand, issue, urgent, respond_by FROM alert WHERE acked_at IS NULL"
+            " ORDER BY respond_by LIMIT ?", (limit,))]
 
     def ack(self, alert_id: str, now: float, by: str = "cli") -> bool:
         """Acknowledge an alert (stops its escalation); False when unknown or already acknowledged."""

@@ -116,3 +116,14 @@ def test_acknowledgement_lookups_by_remote_message_id(store):
     assert store.ack(second.alert_id, 103.0, by="matrix:@ana:example.org")
     assert store.open_deliveries("team", since=0.0) == [(first.alert_id, "$event1")]
     assert store.alert_for_remote_id("team", "$nope") is None
+
+
+def test_alert_ids_by_unique_prefix(store):
+    posts = [make_post(n) for n in (1, 2, 3)]
+    ids = ["abcd1234aaaaaaaaaaaa", "abcd5678bbbbbbbbbbbb", "incident-0123456789abcdef-3"]
+    alerts = [(replace(make_alert(p), id=i), {"team": Send()}) for p, i in zip(posts, ids)]
+    store.ingest(SourceState("feed", cursor="c1"), posts, alerts, 100.0)
+    assert store.alert_ids_starting("abcd1234") == [ids[0]]
+    assert store.alert_ids_starting("abcd") == ids[:2]            # ambiguous: the caller asks for more
+    assert store.alert_ids_starting("incident-01234567") == [ids[2]]
+    assert store.alert_ids_starting("abc") == [] and store.alert_ids_starting("abcd%") == []
