@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -118,8 +119,12 @@ class Daemon:
         metrics = self.components.settings.metrics
         if metrics.enabled or self.ack_links:
             host, port = metrics.host_port
-            self._metrics_server = await serve(self.metrics, host, port, health=self.healthy,
-                                               ack_links=self.ack_links)
+            try:
+                self._metrics_server = await serve(self.metrics, host, port, health=self.healthy,
+                                                   ack_links=self.ack_links)
+            except OSError as exc:  # port taken, address not on this machine: say which setting, in one line
+                reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+                raise ConfigError([f"{self.config_path}: metrics.listen {metrics.listen}: {reason}"]) from None
         log.info("daemon_started", store=str(self.store.path), schema=version,
                  sources=len(self.components.sources), notifiers=len(self.components.destinations))
         systemd.notify_ready(self._status_line())

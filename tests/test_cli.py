@@ -155,3 +155,20 @@ def test_replay_skips_a_line_that_is_not_utf8_from_a_file_and_from_stdin(tmp_pat
         assert [json.loads(line)["id"] for line in run.stdout.splitlines()] == ["1", "3"]
         assert run.stderr.decode().strip().endswith(f"{source}:2: not valid UTF-8 (byte 27); line skipped")
         assert b"Traceback" not in run.stderr
+
+
+def test_run_says_in_one_line_that_the_metrics_port_is_taken(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "c.yaml"
+        config.write_text(f"store: {{path: {tmp_path / 'state.db'}}}\nbrands: [{{name: Acme}}]\n"
+                          f"metrics: {{enabled: true, listen: '127.0.0.1:{port}'}}\n")
+        run = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", str(config)],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"{config}: metrics.listen 127.0.0.1:{port}: address already in use"
