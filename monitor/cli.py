@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     command("variants", cmd_variants, "print what the matcher accepts for each brand")
     demo = command("demo", cmd_demo, "offline demo: serve a sample feed on 127.0.0.1 and print alerts", config=False)
     demo.add_argument("--seconds", type=float, default=15.0, help="how long to run (default 15)")
+    demo.add_argument("--keep", action="store_true", help="keep the demo's config and database afterwards")
     return parser
 
 
@@ -159,7 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     setup_logging("warning", "console" if sys.stderr.isatty() else "json")
-    return asyncio.run(run_demo(args.seconds))
+    return asyncio.run(run_demo(args.seconds, keep=args.keep))
 
 
 # -- replay ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ per poll; alerts are printed by the console notifier. State lives in a temporary
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
@@ -92,21 +93,30 @@ class _FeedServer:
         self.httpd.server_close()
 
 
-async def run_demo(seconds: float) -> int:
+async def run_demo(seconds: float, keep: bool = False) -> int:
+    """Run the real daemon against a sample feed for `seconds` (Ctrl-C ends it early); `keep` leaves the config
+    and database behind for the user to copy and inspect."""
     from .app import Daemon
     from .settings import load_settings
 
     feed = _FeedServer()
-    with tempfile.TemporaryDirectory(prefix="brand-monitor-demo-") as tmp:
-        config = Path(tmp) / "config.yaml"
-        config.write_text(DEMO_CONFIG.format(store=Path(tmp) / "state.db", url=feed.url), encoding="utf-8")
-        print(f"brand-monitor demo: polling {feed.url} every 2s for {seconds:.0f}s (config: {config})\n", flush=True)
+    folder = Path(tempfile.mkdtemp(prefix="brand-monitor-demo-"))
+    try:
+        config = folder / "config.yaml"
+        config.write_text(DEMO_CONFIG.format(store=folder / "state.db", url=feed.url), encoding="utf-8")
+        print(f"brand-monitor demo: polling {feed.url} every 2s for {seconds:.0f}s (Ctrl-C to stop early)\n",
+              flush=True)
         daemon = Daemon(config, load_settings(config))
         runner = asyncio.create_task(daemon.run())
-        await asyncio.sleep(seconds)
+        await asyncio.wait([runner], timeout=seconds)  # the daemon's own SIGINT handling ends it early
         daemon.request_stop()
         await runner
+    finally:
         feed.close()
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
     print("demo finished: each mention was matched, triaged, routed and delivered once; "
           "the third similar outage report opened an incident instead of another alert.")
+    print(f"kept: {config} and its database (try: brand-monitor status --config {config})" if keep
+          else "run with --keep to keep its config and database")
     return 0
