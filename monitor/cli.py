@@ -114,7 +114,8 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
     except ExternalError as exc:
         print(f"{args.notifier}: FAILED ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 1
-    detail = ", ".join(f"{k} {v}" for k, v in (("HTTP", delivery.status_code), ("id", delivery.remote_id)) if v)
+    protocol = "SMTP" if settings.notifiers[args.notifier].type == "smtp" else "HTTP"
+    detail = ", ".join(f"{k} {v}" for k, v in ((protocol, delivery.status_code), ("id", delivery.remote_id)) if v)
     print(f"{args.notifier}: delivered{f' ({detail})' if detail else ''}")
     return 0
 

@@ -5,6 +5,7 @@ import pytest
 from monitor.cli import main
 from monitor.store import Store
 from tests.e2e.servers import FeedServer, HookReceiver
+from tests.servers.smtp import smtp_servers  # noqa: F401 - a real aiosmtpd relay
 
 
 @pytest.fixture
@@ -172,3 +173,16 @@ def test_run_says_in_one_line_that_the_metrics_port_is_taken(tmp_path):
                              capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.strip() == f"{config}: metrics.listen 127.0.0.1:{port}: address already in use"
+
+
+def test_test_notify_over_smtp_says_smtp_not_http(tmp_path, capsys, smtp_servers):
+    config = tmp_path / "mail.yaml"
+    config.write_text(f"""
+brands: [{{name: Acme}}]
+notifiers:
+  mail: {{type: smtp, host: 127.0.0.1, port: {smtp_servers.plain_port}, security: none,
+          from: alerts@example.com, to: [support@example.com]}}
+""")
+    assert main(["test-notify", "--config", str(config), "mail"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mail: delivered (SMTP 250, id <") and "HTTP" not in out

@@ -160,9 +160,25 @@ def error_for(exc: BaseException, what: str) -> ExternalError:
         if (isinstance(exc, aiosmtplib.SMTPAuthenticationError) and exc.code >= 500) or exc.code == 535:
             return AuthFailedError(message)
         return PermanentError(message) if exc.code >= 500 else TransientError(message)
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return PermanentError(f"{what}: {redact(one_line(clean(str(exc)), 200))}")
-    return TransientError(f"{what}: {type(exc).__name__}")
+    detail = redact(one_line(clean(str(exc)), 200)) or type(exc).__name__
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) or type(exc) is aiosmtplib.SMTPException:
+        # "STARTTLS extension not supported by server", "SMTP AUTH extension not supported": asking again won't help
+        hint = " (the server offers no STARTTLS: use security: tls on port 465, or a relay that offers it)" \
+            if "starttls" in detail.lower() else ""
+        return PermanentError(f"{what}: {detail}{hint}")
+    if _tls_problem(exc):
+        return PermanentError(f"{what}: TLS handshake failed ({detail}); is `security` right for this port "
+                              "(tls: 465, starttls: 587)?")
+    return TransientError(f"{what}: {detail}")
+
+
+def _tls_problem(exc: BaseException | None) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, ssl.SSLError):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _certificate_problem(exc: BaseException | None) -> bool:

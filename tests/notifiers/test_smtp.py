@@ -91,6 +91,19 @@ async def test_plain_local_relay_delivers(smtp_servers: SmtpServers) -> None:
     assert only(smtp_servers, delivery.remote_id).rcpt_tos == ["support@example.com", "oncall@example.com"]
 
 
+@pytest.mark.parametrize(("security", "cause"), [
+    ("starttls", "SMTP STARTTLS extension not supported by server. (the server offers no STARTTLS"),
+    ("tls", "TLS handshake failed ("),
+])
+async def test_a_relay_without_tls_is_a_permanent_error_that_names_the_cause(smtp_servers: SmtpServers,
+                                                                              security: str, cause: str) -> None:
+    mail = notifier(smtp_servers, security=security, port=smtp_servers.plain_port)
+    with pytest.raises(PermanentError) as info:
+        await mail.send(alert_with(), key())
+    assert str(info.value).startswith(f"smtp notifier 'mail': {cause}"), str(info.value)
+    assert PASSWORD not in str(info.value)
+
+
 async def test_message_id_is_stable_across_retries(smtp_servers: SmtpServers) -> None:
     alert = alert_with()
     mail, k = notifier(smtp_servers), idempotency_key(alert.id, "mail")  # the key the outbox gives the worker
