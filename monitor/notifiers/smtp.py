@@ -173,18 +173,18 @@ def error_for(exc: BaseException, what: str) -> ExternalError:
 
 
 def _tls_problem(exc: BaseException | None) -> bool:
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ssl.SSLError):
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
+    return _caused_by(exc, ssl.SSLError)
 
 
 def _certificate_problem(exc: BaseException | None) -> bool:
+    return _caused_by(exc, ssl.SSLCertVerificationError)
+
+
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    """`exc` or one of the exceptions it was raised from (ten deep at most) is a `kind`."""
     seen = 0
     while exc is not None and seen < 10:
-        if isinstance(exc, ssl.SSLCertVerificationError):
+        if isinstance(exc, kind):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
