@@ -16,16 +16,19 @@ LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
 
 def collect_status(settings: Settings, now: float) -> dict[str, Any]:
     path = settings.store.resolved_path()
-    states, counts, dead, alerts, listeners = {}, {}, [], {"open": 0, "late": 0}, []
+    states, counts, dead, listeners = {}, {}, [], []
+    alerts: dict[str, Any] = {"open": 0, "late": 0, "by_issue": {}, "first": []}
     if path.exists():
         store = Store(path, readonly=True)
         try:
             version = store.schema_version()
             if version > 0:
                 states = {s.source_id: asdict(s) for s in store.source_states()}
-                counts, dead, alerts = store.outbox_counts(), store.dead_letters(), store.open_alerts(now)
-                alerts["first"] = [dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)] \
-                    if version >= ISSUE_SCHEMA else []
+                counts, dead = store.outbox_counts(), store.dead_letters()
+                alerts.update(store.open_alerts(now))
+                if version >= ISSUE_SCHEMA:  # the issue and urgent columns
+                    alerts.update(by_issue=store.open_alerts_by_issue(), first=[
+                        dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)])
                 if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
                     listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
         finally:

@@ -349,15 +349,16 @@ class Store:
             "SELECT id, alert_id, notifier_id, attempts, last_error FROM outbox WHERE status='dead'"
             " ORDER BY id DESC LIMIT ?", (limit,))]
 
-    def open_alerts(self, now: float) -> dict[str, Any]:
-        """Unacknowledged alerts: how many, how many late, and how many (and how many urgent) per issue type."""
+    def open_alerts(self, now: float) -> dict[str, int]:
         row = self._conn.execute("SELECT COUNT(*), SUM(respond_by < ?) FROM alert WHERE acked_at IS NULL",
                                  (now,)).fetchone()
-        by_issue = {} if self.schema_version() < ISSUE_SCHEMA else {
-            issue or "unknown": {"open": n, "urgent": urgent or 0} for issue, n, urgent in self._conn.execute(
-                "SELECT issue, COUNT(*), SUM(urgent) FROM alert WHERE acked_at IS NULL GROUP BY issue"
-                " ORDER BY COUNT(*) DESC")}
-        return {"open": row[0], "late": row[1] or 0, "by_issue": by_issue}
+        return {"open": row[0], "late": row[1] or 0}
+
+    def open_alerts_by_issue(self) -> dict[str, dict[str, int]]:
+        """Unacknowledged alerts per issue type, and how many of them are urgent (schema 7 on)."""
+        return {issue or "unknown": {"open": n, "urgent": urgent or 0} for issue, n, urgent in self._conn.execute(
+            "SELECT issue, COUNT(*), SUM(urgent) FROM alert WHERE acked_at IS NULL GROUP BY issue"
+            " ORDER BY COUNT(*) DESC")}
 
     def alert_ids_starting(self, prefix: str, limit: int = 2) -> list[str]:
         """Alert ids that start with `prefix` (what people type: the short id shown in alerts and status)."""
