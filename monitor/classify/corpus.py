@@ -13,12 +13,11 @@ import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from ..models import ISSUES, Match, Mention, Post
+from ..models import ISSUES, SENTIMENTS, Match, Mention, Post
 from .classifier import Classifier
 from .features import mask_brand
-from .language import SUPPORTED
+from .language import language_group
 
-SENTIMENTS = ("negative", "neutral", "positive")
 NEAR_DUPLICATE = 90  # rapidfuzz ratio: a dev/test post this close to a train post is dropped from dev/test
 
 
@@ -105,8 +104,7 @@ def score(triage: Classifier, rows: list[Row]) -> dict[str, dict[str, float]]:
     """language group -> metric -> value."""
     by_lang: dict[str, list] = {}
     for i, row in enumerate(rows):
-        group = row.lang if row.lang in SUPPORTED else "other"
-        by_lang.setdefault(group, []).append((row, triage.assess(mention_of(i, row))))
+        by_lang.setdefault(language_group(row.lang), []).append((row, triage.assess(mention_of(i, row))))
     out: dict[str, dict[str, float]] = {}
     for lang, pairs in by_lang.items():
         m: dict[str, float] = {"n": len(pairs)}

