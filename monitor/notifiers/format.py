@@ -139,7 +139,7 @@ class AlertView:
     where: str          # "reddit · 12 likes · 3 reposts · 4 replies"
     sentiment: str      # "😠 negative (-0.80)"
     category: str
-    issue: str          # "billing · urgent"
+    issue: str          # "billing · urgent (look within the hour) · judged by model 2ab9…"
     language: str
     matched: str        # '"Acme" exact 100'
     reasons: str        # "category outage; negative sentiment"
@@ -158,8 +158,8 @@ class AlertView:
             pairs = [severity, ("Category", self.category), ("Respond by", self.respond_by),
                      ("Why", self.reasons), ("Acknowledge", self.ack_url), ("Alert id", self.short_id)]
         else:
-            pairs = [severity, ("Issue", self.issue), ("Sentiment", self.sentiment),
-                     ("Category", self.category), ("Language", self.language), ("Author", self.author), ("History", self.history),
+            pairs = [severity, ("Issue", self.issue), ("Sentiment", self.sentiment), ("Category", self.category),
+                     ("Language", self.language), ("Author", self.author), ("History", self.history),
                      ("Where", self.where), ("Respond by", self.respond_by), ("Why", self.why),
                      ("Acknowledge", self.ack_url), ("Alert id", self.short_id)]
         return [(label, value) for label, value in pairs if value]

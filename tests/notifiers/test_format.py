@@ -70,8 +70,8 @@ def test_view_is_plain_cleaned_and_capped():
 
 def test_plain_text_has_everything_a_responder_needs():
     text = fmt.plain_text(fmt.view(sample_alert()))
-    for needle in ("🔴 High · Acme · outage · urgent", "Acme login broken again", "Jane Doe (@jane_doe) · 1,520 followers",
-                   "Respond by:", "Link: https://example.com/posts/1", "Drafted reply:", "negative (-0.80)"):
+    for needle in ("🔴 High · Acme · outage · urgent", "Acme login broken again",
+                   "Jane Doe (@jane_doe) · 1,520 followers", "Respond by:", "Link: https://example.com/posts/1", "Drafted reply:", "negative (-0.80)"):
         assert needle in text
 
 

@@ -50,8 +50,8 @@ async def test_webhook_posts_block_kit_without_unfurls(httpserver, hook, ctx, al
     body = hook.bodies[0]
     assert body["unfurl_links"] is False and body["unfurl_media"] is False
     assert "link_names" not in body and "parse" not in body
-    assert body["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "🔴 High · Acme · outage · urgent",
-                                                            "emoji": True}}
+    assert body["blocks"][0] == {"type": "header", "text": {
+        "type": "plain_text", "text": "🔴 High · Acme · outage · urgent", "emoji": True}}
     everything = "\n".join(strings_in(body))
     for needle in ("Acme login broken again", "<https://example.com/posts/1|Open post>", "*Drafted reply*",
                    "1,520 followers", "*Respond by*", 'matched "Acme" exact 100'):
