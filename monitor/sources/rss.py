@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import codecs
 import hashlib
 import io
 import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+import charset_normalizer
 import feedparser
 import httpx
 import structlog
@@ -85,6 +87,8 @@ class FeedSource:
         feed = await asyncio.to_thread(parse_feed, body, response.headers, str(response.url))
         posts = feed_posts(feed, self.source_id, self.platform, self.refine)
         log.debug("feed_parsed", source_id=self.source_id, posts=len(posts), version=feed.version, bozo=feed.bozo)
+        if feed.bad_bytes:
+            log.warning("feed_bad_bytes", source_id=self.source_id, charset=feed.charset, replaced=feed.bad_bytes)
         return FetchResult(posts=posts, cursor=state.cursor, etag=response.headers.get("ETag"),
                            last_modified=response.headers.get("Last-Modified"),
                            min_next_poll=_max_hint(hint, feed.ttl_seconds))
@@ -156,6 +160,8 @@ class ParsedFeed:
     version: str = ""
     bozo: bool = False
     ttl_seconds: float | None = None
+    charset: str = "utf-8"
+    bad_bytes: int = 0  # undecodable bytes replaced with U+FFFD
 
 
 def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
@@ -163,26 +169,74 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
     if not body.strip():
         raise PermanentError(f"{redact(url)}: empty response, not a feed")
     content_type = headers.get("content-type", "")
+    charset, text, bad_bytes = decode_feed(body, content_type)
+    utf8 = _XML_ENCODING.sub(r"\g<1>utf-8", text, count=1).encode("utf-8")
     if "json" in content_type or body.lstrip()[:1] == b"{":
-        feed = _parse_json_feed(body)
+        feed = _parse_json_feed(utf8)
         if feed is not None:
-            return feed
+            return replace(feed, charset=charset, bad_bytes=bad_bytes)
     try:
-        result = feedparser.parse(io.BytesIO(body), response_headers=_parser_headers(headers, url))
+        result = feedparser.parse(io.BytesIO(utf8), response_headers=_parser_headers(headers, url))
     except Exception as exc:  # feedparser on hostile bytes: any failure means "not a feed", never a crash
         raise PermanentError(f"{redact(url)}: feed parser failed: {type(exc).__name__}") from None
     feed = _from_feedparser(result)
     if not feed.entries and (not feed.version or (feed.bozo and not feed.title)):
         raise PermanentError(f"{redact(url)}: {_not_a_feed_reason(result, body, content_type)}")
-    return feed
+    return replace(feed, charset=charset, bad_bytes=bad_bytes)
+
+
+_XML_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*["'])([^"']*)""")
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_feed(body: bytes, content_type: str) -> tuple[str, str, int]:
+    """(charset, text, bytes replaced): the charset the document or server declares, replacing only the bytes it
+    cannot decode, so that one stray byte does not turn a whole UTF-8 feed into mojibake and hide its non-Latin
+    mentions. With nothing declared: UTF-8 (XML's default), or the detected charset when the bytes are plainly not
+    UTF-8."""
+    declared = _declared_charset(body, content_type)
+    charset = declared or "utf-8"
+    text, bad = _decode(body, charset)
+    if declared is None and bad * 10 > sum(byte > 0x7F for byte in body):
+        best = charset_normalizer.from_bytes(body).best()
+        if best is not None:
+            charset = codecs.lookup(best.encoding).name
+            text, bad = _decode(body, charset)
+    return charset, text, bad
+
+
+def _declared_charset(body: bytes, content_type: str) -> str | None:
+    """BOM, then the HTTP header, then the XML declaration; a name Python does not know counts as undeclared."""
+    candidates = [name for bom, name in _BOMS if body.startswith(bom)]
+    candidates.append(_header_charset(content_type))
+    match = _XML_ENCODING.match(body[:300].decode("latin-1"))
+    candidates.append(match.group(2) if match else None)
+    for name in filter(None, candidates):
+        try:
+            return codecs.lookup(name).name
+        except LookupError:
+            continue
+    return None
+
+
+def _header_charset(content_type: str) -> str | None:
+    match = re.search(r";\s*charset\s*=\s*\"?([\w.:-]+)", content_type, re.I)
+    return match.group(1) if match else None
+
+
+def _decode(body: bytes, charset: str) -> tuple[str, int]:
+    text = body.decode(charset, errors="replace")
+    return text, text.count("\ufffd") - body.decode(charset, errors="ignore").count("\ufffd")
 
 
 def _parser_headers(headers: Mapping[str, str], url: str) -> dict[str, str]:
     # feedparser resolves relative links against content-location and picks the charset from content-type
+    # (the body is UTF-8 by now, so the media type is kept and the charset says so)
     out = {"content-location": urljoin(url, headers.get("content-location", "")) or url}
-    for name in ("content-type", "content-language"):
-        if headers.get(name):
-            out[name] = headers[name]
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip() or "application/xml"
+    out["content-type"] = f"{media_type}; charset=utf-8"
+    if headers.get("content-language"):
+        out["content-language"] = headers["content-language"]
     return out
 
 

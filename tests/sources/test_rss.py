@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 from werkzeug import Request, Response
 
 from monitor import registry
@@ -131,6 +132,32 @@ async def test_windows_1251_from_the_content_type_header_when_the_declaration_is
     body = data("russian_cp1251.xml").split(b"\n", 1)[1]  # declaration dropped, as in the recorded TUT.BY feed
     url = serve(http, "/ru-nodecl", body, "text/xml; charset=windows-1251")
     assert (await fetch(client, url)).posts[0].title == "Абоненты жалуются на сбой у Акме"
+
+
+_STRAY_BYTE_FEED = ("<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+                    "<item><guid>1</guid><title>Акме банк не работает</title></item>"
+                    "<item><guid>2</guid><title>Weekend offers \u00ff</title></item></channel></rss>"
+                    ).encode("utf-8").replace("\u00ff".encode("utf-8"), b"\xff")
+
+
+@pytest.mark.parametrize("content_type", [RSS, f"{RSS}; charset=utf-8"])
+async def test_one_stray_byte_is_replaced_alone_and_logged(http, client, content_type):
+    """Decoded whole as windows-1252 (feedparser's fallback), the Cyrillic title became mojibake and its mention
+    was stored as seen, never to alert."""
+    with capture_logs() as logs:
+        result = await fetch(client, serve(http, "/stray", _STRAY_BYTE_FEED, content_type))
+    assert [p.title for p in result.posts] == ["Акме банк не работает", "Weekend offers \ufffd"]
+    warning, = [e for e in logs if e["event"] == "feed_bad_bytes"]
+    assert (warning["source_id"], warning["charset"], warning["replaced"]) == ("feed", "utf-8", 1)
+
+
+async def test_an_undeclared_legacy_charset_is_detected(http, client):
+    body = ("<rss version='2.0'><channel><title>Новости</title><item><guid>1</guid>"
+            "<title>Абоненты жалуются: интернет Акме не работает с утра, поддержка молчит</title>"
+            "<description>Жители нескольких районов сообщают, что домашний интернет пропал ночью.</description>"
+            "</item></channel></rss>").encode("cp1251")
+    post, = (await fetch(client, serve(http, "/legacy", body, "text/xml"))).posts
+    assert post.title == "Абоненты жалуются: интернет Акме не работает с утра, поддержка молчит"
 
 
 @pytest.mark.parametrize("name, titles", [
