@@ -242,7 +242,7 @@ class Matcher:
         for j in range(i + 1, min(i + _MAX_JOIN, len(tokens))):
             key, tok_start, end, homoglyph = tokens[j]
             gap = norm[prev_end:tok_start]
-            if len(gap) > 2 or (gap and (len(key) < 2 or not all(c in _JOIN_GAP for c in gap))):
+            if gap and (len(key) < 2 or not _joins(gap)):
                 return
             joined += key
             pieces.append(tokens[j])
@@ -319,6 +319,12 @@ class Matcher:
         if brand is None:
             raise KeyError(brand_name)
         return describe_brand(brand)
+
+
+def _joins(gap: str) -> bool:
+    """'digi kala', 'digi-kala', 'snapp.food', "dunkin' donuts", a ZWNJ and a space; but 'not. To' is two
+    sentences."""
+    return len(gap) <= 2 and all(c in _JOIN_GAP for c in gap) and not ("." in gap and " " in gap)
 
 
 def _ordinary_phrase(text: str, pieces: list[Token]) -> bool:

@@ -16,6 +16,7 @@ BRANDS = [
     BrandConfig(name="Shatel", keywords=["Shatel", "شاتل"], exclude=["space shuttle"]),
     BrandConfig(name="Digikala", keywords=["Digikala", "دیجی‌کالا"]),
     BrandConfig(name="Northwind"),
+    BrandConfig(name="Notro"),
 ]
 
 
@@ -78,6 +79,9 @@ def test_finds_mentions(matcher: Matcher, text: str, brand: str, kind: str, span
     "نهال شتل", "بازار دیجیتال", "کالا در انبار", "ایران",
     "The space shuttle by Shatel",  # exclude phrase
     "the north wind is cold",  # ordinary lower-case words that spell a name in pieces
+    "It did not. To be fair, nobody expected it to",  # "not" + "To" ~ Notro: never across a sentence end
+    "Would it work? Not. To. Worry.",
+    "Shipped from the north. Wind was strong",
 ])
 def test_traps_do_not_match(matcher: Matcher, text: str) -> None:
     assert found(matcher, text) == {}
