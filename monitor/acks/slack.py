@@ -48,8 +48,6 @@ class SlackAckListener:
 
     def __init__(self, notifier_id: str, config: SlackConfig, http: httpx.AsyncClient, store: Store,
                  per_poll: int = PER_POLL, window: float = ACK_WINDOW):
-        if config.token is None or not config.channel:
-            raise ValueError("Slack acknowledgements need the Web API mode (token and channel)")
         self.id, self._config, self._http, self._store = notifier_id, config, http, store
         self._per_poll, self._window = per_poll, window
         self._what = f"slack ack listener {notifier_id!r}"
