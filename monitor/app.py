@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import registry
-from .acks import AckPoller, ack_listeners
+from .acks import AckListener, AckPoller, PublicReplyListener
 from .classify import Triage, load_triage_model
 from .delivery.worker import DeliveryWorker, Destination
 from .errors import ConfigError
@@ -69,6 +69,24 @@ def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:
     return Components(settings, build_pipeline(settings), sources, destinations)
 
 
+def build_ack_listeners(settings: Settings, http: httpx.AsyncClient, store: Store) -> list[AckListener]:
+    """A listener for every notifier whose plugin reads acknowledgements back (of several sharing one stream,
+    the first), and one per account of the brands' own."""
+    ctx = PluginContext(http=http, brands=tuple(settings.brands))
+    listeners: list[AckListener] = []
+    streams: set[object] = set()
+    for notifier_id, cfg in settings.notifiers.items():
+        make = registry.NOTIFIERS[cfg.type].ack_listener
+        listener = make(notifier_id, cfg, ctx, store) if make else None
+        stream = getattr(listener, "stream", None)
+        if listener is None or (stream is not None and stream in streams):
+            continue
+        streams.add(stream)
+        listeners.append(listener)
+    accounts = {a for brand in settings.brands for a in brand.own_accounts}
+    return listeners + [PublicReplyListener(a, settings.public_replies, http, store) for a in sorted(accounts)]
+
+
 class Daemon:
     def __init__(self, config_path: Path, settings: Settings):
         self.config_path = config_path
@@ -81,8 +99,8 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        self.acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
-        self.metrics = Metrics(store_gauges(self.store))
+        self.acks = AckPoller(build_ack_listeners(settings, self.http, self.store), ACK_TICK, self.store)
+        self.metrics = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
         if settings.metrics.enabled:
             setup_logging(settings.log.level, settings.log.format, self.metrics)
         self._metrics_server: asyncio.Server | None = None
@@ -112,10 +130,9 @@ class Daemon:
         await self._schedule_all()
         self.scheduler.add_job(self._escalation_job, IntervalTrigger(seconds=ESCALATION_TICK), id="escalation",
                                coalesce=True, max_instances=1)
-        self.scheduler.add_job(self._ack_job, IntervalTrigger(seconds=ACK_TICK), id="acks", coalesce=True,
-                               max_instances=1)
         self.scheduler.start()
         self.worker.start()
+        await self.acks.start()
         metrics = self.components.settings.metrics
         if metrics.enabled or self.ack_links:
             host, port = metrics.host_port
@@ -133,6 +150,7 @@ class Daemon:
         systemd.notify_stopping()
         log.info("daemon_stopping")
         self.scheduler.shutdown(wait=False)
+        await self.acks.stop()
         if self._polls:
             _, unfinished = await asyncio.wait(self._polls, timeout=10)
             for task in unfinished:  # nothing of an unfinished poll is committed: it is simply re-done
@@ -157,11 +175,13 @@ class Daemon:
             if settings.store.resolved_path() != self.store.path:
                 raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
             components = build_components(settings, self.http)
-            acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
+            acks = AckPoller(build_ack_listeners(settings, self.http, self.store), ACK_TICK, self.store)
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)
         else:
+            await self.acks.stop()
             self.components, self.acks = components, acks
+            await acks.start()
             self.poller.pipeline = components.pipeline
             self.poller.polling = settings.polling
             self.poller.incidents = settings.incidents
@@ -201,10 +221,6 @@ class Daemon:
             self._defer_if_needed(source_id, report)
         finally:
             self._polls.discard(task)
-
-    async def _ack_job(self) -> None:
-        """Acknowledgements from chat (reactions, buttons); each listener's failures stay its own."""
-        await self.acks.poll(time.time())
 
     async def _escalation_job(self) -> None:
         try:

@@ -1,4 +1,4 @@
-"""Kind name -> (config model, factory) for sources and notifiers.
+"""Kind name -> (config model, factory) for sources and notifiers, and a notifier's acknowledgement listener.
 
 Built-in plugins are the modules of `monitor.sources` and `monitor.notifiers`; third-party ones come from the
 entry-point groups `brand_monitor.sources` and `brand_monitor.notifiers`. A plugin whose import fails is
@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     import httpx
     from pydantic import BaseModel
 
+    from .acks.common import AckListener
     from .settings import BrandConfig
+    from .store import Store
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,15 @@ class PluginContext:
     brands: "tuple[BrandConfig, ...]"
 
 
+AckListenerFactory = Callable[[str, Any, PluginContext, "Store"], "AckListener | None"]
+
+
 @dataclass(frozen=True)
 class Plugin:
     kind: str
     config_model: "type[BaseModel]"
     factory: Callable[[str, Any, PluginContext], Any]
+    ack_listener: AckListenerFactory | None = None
 
 
 SOURCES: dict[str, Plugin] = {}
@@ -45,14 +51,16 @@ def source(kind: str, config_model: "type[BaseModel]"):
     return _register(SOURCES, kind, config_model)
 
 
-def notifier(kind: str, config_model: "type[BaseModel]"):
-    """Decorator: register `factory(notifier_id, config, ctx) -> Notifier` under `kind`."""
-    return _register(NOTIFIERS, kind, config_model)
+def notifier(kind: str, config_model: "type[BaseModel]", ack_listener: AckListenerFactory | None = None):
+    """Decorator: register `factory(notifier_id, config, ctx) -> Notifier` under `kind`. A notifier that can
+    read acknowledgements back (reactions, buttons) also gives `ack_listener(notifier_id, config, ctx, store)
+    -> AckListener | None` (None: this instance cannot, e.g. a Slack webhook); see monitor/acks/common.py."""
+    return _register(NOTIFIERS, kind, config_model, ack_listener)
 
 
-def _register(table: dict[str, Plugin], kind: str, config_model):
+def _register(table: dict[str, Plugin], kind: str, config_model, ack_listener: AckListenerFactory | None = None):
     def decorate(factory):
-        table[kind] = Plugin(kind, config_model, factory)
+        table[kind] = Plugin(kind, config_model, factory, ack_listener)
         return factory
     return decorate
 

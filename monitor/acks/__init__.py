@@ -1,108 +1,111 @@
 """Acknowledging alerts from where people are, with no public endpoint: Matrix reactions (sync), Telegram
 buttons (getUpdates), Slack reactions (reactions.get), and the brands' own public replies (Mastodon, Bluesky).
-Each listener's `poll_once(now)` returns how many alerts it acknowledged and raises only monitor.errors kinds;
-`AckPoller` runs them all and contains those errors."""
+A notifier plugin offers its listener through the registry (`registry.notifier(..., ack_listener=...)`);
+`AckPoller` runs every listener in a task of its own, so one listener failing or hanging never stops or delays
+another."""
 from __future__ import annotations
 
+import asyncio
+import random
 import sqlite3
+import time
+from dataclasses import dataclass
 
-import httpx
 import structlog
 
+from ..backoff import backoff_delay
 from ..errors import ExternalError, RateLimitedError
-from ..notifiers.matrix import MatrixConfig
-from ..notifiers.slack import SlackConfig
-from ..notifiers.telegram import TelegramConfig
-from ..settings import Settings
+from ..http import redact
+from ..polling import describe
 from ..store import Store
 from .common import AckListener
-from .matrix import MatrixAckListener
 from .replies import PublicReplyListener
-from .slack import SlackAckListener
-from .telegram import TelegramAckListener
 
 log = structlog.get_logger()
 
-__all__ = ["AckListener", "AckPoller", "MatrixAckListener", "PublicReplyListener", "SlackAckListener",
-           "TelegramAckListener", "ack_listeners"]
+__all__ = ["AckListener", "AckPoller", "ListenerState", "PublicReplyListener"]
+
+BACKOFF_MAX = 300.0   # a failing listener is retried at most this far apart (unless the service asks for longer)
 
 
-def ack_listeners(settings: Settings, http: httpx.AsyncClient, store: Store) -> list[AckListener]:
-    """One listener per Matrix notifier, per Slack notifier in Web API mode, per Telegram bot (several
-    notifiers sharing one bot token share one listener: Telegram allows one getUpdates consumer per bot), and
-    per account of the brands' own."""
-    listeners: list[AckListener] = []
-    bots: set[tuple[str, str]] = set()
-    for notifier_id, config in settings.notifiers.items():
-        if isinstance(config, MatrixConfig):
-            listeners.append(MatrixAckListener(notifier_id, config, http, store))
-        elif isinstance(config, SlackConfig) and config.token is not None and config.channel:
-            listeners.append(SlackAckListener(notifier_id, config, http, store))
-        elif isinstance(config, TelegramConfig):
-            bot = (config.api_url.rstrip("/"), config.token.get_secret_value())
-            if bot not in bots:
-                bots.add(bot)
-                listeners.append(TelegramAckListener(notifier_id, config, http, store))
-    accounts = {a for brand in settings.brands for a in brand.own_accounts}
-    listeners += [PublicReplyListener(a, settings.public_replies, http, store) for a in sorted(accounts)]
-    return listeners
+@dataclass
+class ListenerState:
+    """How one listener fares, for logs, `status` and /metrics."""
+    ok: bool = True
+    since: float | None = None       # when it started working or failing; None before its first poll
+    failures: int = 0                # failed polls in a row
+    error: str | None = None         # the last error while failing
+    error_kind: str | None = None    # its class: TransientError, AuthFailedError, …
 
 
 class AckPoller:
-    """Polls every listener once per call; a failing listener is logged when it starts and stops failing (not on
-    every poll), skipped until a server-given Retry-After has passed, and never stops the others. With a store,
-    each listener's state is saved when it changes, for `brand-monitor status`."""
+    """Polls each listener every `every` seconds in a task of its own. A failing listener is retried with capped
+    exponential backoff with jitter (no sooner than a server-given Retry-After), logged when it starts and stops
+    failing (not on every poll) and never stops the others. With a store, each listener's state is saved when
+    it changes, for `brand-monitor status`."""
 
-    def __init__(self, listeners: list[AckListener], store: Store | None = None):
+    def __init__(self, listeners: list[AckListener], every: float, store: Store | None = None,
+                 backoff_max: float = BACKOFF_MAX, rng: random.Random | None = None):
         self.listeners = listeners
-        self._store = store
-        # `kind:id` -> (the last error, None while it works; when it started working or failing)
-        self._states: dict[str, tuple[str | None, float]] = {}
-        self._resume_at: dict[str, float] = {}
-        self._forgotten = False
+        self.states = {_key(x): ListenerState() for x in listeners}
+        self._store, self._every, self._backoff_max, self._rng = store, every, backoff_max, rng
+        self._tasks: list[asyncio.Task] = []
 
-    async def poll(self, now: float) -> int:
-        if self._store is not None and not self._forgotten:
-            await self._store.run(self._store.forget_listeners_except, [_key(x) for x in self.listeners])
-            self._forgotten = True
-        total = 0
-        for listener in self.listeners:
-            key = _key(listener)
-            if now < self._resume_at.get(key, 0.0):
-                continue
-            try:
-                total += await listener.poll_once(now)
-            except ExternalError as exc:
-                if isinstance(exc, RateLimitedError) and exc.retry_after:
-                    self._resume_at[key] = now + exc.retry_after
-                await self._record(key, listener, exc, now)
-            else:
-                self._resume_at.pop(key, None)
-                await self._record(key, listener, None, now)
-        return total
-
-    def failing(self) -> dict[str, str]:
-        """`kind:notifier id` -> the last error."""
-        return {key: error for key, (error, _) in self._states.items() if error is not None}
-
-    async def _record(self, key: str, listener: AckListener, exc: ExternalError | None, now: float) -> None:
-        error = None if exc is None else str(exc)
-        state = self._states.get(key)
-        if state is not None and state[0] == error:
-            return
-        was_working = state is None or state[0] is None
-        since = state[1] if state is not None and was_working == (error is None) else now
-        self._states[key] = (error, since)
-        if exc is not None and was_working:
-            log.warning("ack_listener_failed", notifier_id=listener.id, via=listener.kind,
-                        error_kind=type(exc).__name__, error=error)
-        elif exc is None and state is not None:
-            log.info("ack_listener_recovered", notifier_id=listener.id, via=listener.kind)
+    async def start(self) -> None:
         if self._store is not None:
-            try:
-                await self._store.run(self._store.save_listener_state, key, error is None, since, error)
-            except sqlite3.Error as err:  # the listeners' own work goes on; status is just less current
-                log.warning("listener_state_not_saved", listener=key, error=str(err))
+            await self._save(self._store.forget_listeners_except, [_key(x) for x in self.listeners])
+        self._tasks = [asyncio.create_task(self._run(x), name=f"ack:{_key(x)}") for x in self.listeners]
+
+    async def stop(self) -> None:
+        """Cancel every listener's task: a poll cut short is simply repeated by the next process or config."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _run(self, listener: AckListener) -> None:
+        while True:
+            next_at = await self.poll(listener, time.time())
+            await asyncio.sleep(max(0.0, next_at - time.time()))
+
+    async def poll(self, listener: AckListener, now: float) -> float:
+        """Poll one listener once, containing whatever it raises; returns when to poll it next."""
+        state = self.states[_key(listener)]
+        try:
+            await listener.poll_once(now)
+        except Exception as exc:  # whatever one listener raises (even a bug), the others carry on
+            state.failures += 1
+            await self._record(listener, state, exc, now)
+            retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
+            return now + backoff_delay(state.failures, self._every, self._backoff_max, retry_after, self._rng)
+        await self._record(listener, state, None, now)
+        state.failures = 0
+        return now + self._every
+
+    async def _record(self, listener: AckListener, state: ListenerState, exc: Exception | None, now: float) -> None:
+        error = None if exc is None else redact(describe(exc))
+        if state.since is not None and state.error == error:
+            return
+        changed = state.since is None or state.ok != (exc is None)
+        if exc is not None and state.ok:
+            log.warning("ack_listener_failed", notifier_id=listener.id, via=listener.kind,
+                        error_kind=type(exc).__name__, error=error, exc_info=not isinstance(exc, ExternalError))
+        elif exc is None and not state.ok:
+            log.info("ack_listener_recovered", notifier_id=listener.id, via=listener.kind,
+                     after_failures=state.failures)
+        state.ok, state.error = exc is None, error
+        state.error_kind = None if exc is None else type(exc).__name__
+        if changed:
+            state.since = now
+        if self._store is not None:
+            await self._save(self._store.save_listener_state, _key(listener), state.ok, state.since, error)
+
+    async def _save(self, method, *args) -> None:
+        assert self._store is not None
+        try:
+            await self._store.run(method, *args)
+        except sqlite3.Error as err:  # the listeners' own work goes on; status is just less current
+            log.warning("listener_state_not_saved", error=str(err))
 
 
 def _key(listener: AckListener) -> str:

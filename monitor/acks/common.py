@@ -19,6 +19,11 @@ _LABEL = re.compile(r"[^\w@:.\-+=/]")
 
 
 class AckListener(Protocol):
+    """Reads acknowledgements from one place. `poll_once(now)` returns how many alerts it acknowledged and
+    raises monitor.errors kinds (messages without secrets); a poll that fails is simply repeated later, so a
+    listener moves its position on only after the acknowledgements are stored. `kind:id` names it in logs,
+    `status` and metrics. A listener may also set `stream`: of listeners with equal streams (one Telegram bot's
+    updates allow one reader) only the first runs."""
     id: str
     kind: str
 

@@ -13,8 +13,8 @@ import httpx
 import structlog
 
 from ..errors import PermanentError, RateLimitedError
-from ..http import parse_retry_after
-from ..notifiers.base import check
+from ..http import parse_retry_after, raise_for_status
+from ..notifiers.format import one_line
 from ..notifiers.slack import SlackConfig, api_error
 from ..store import Store
 from .common import ACK_WINDOW, ack_all, label, request_json
@@ -48,8 +48,6 @@ class SlackAckListener:
 
     def __init__(self, notifier_id: str, config: SlackConfig, http: httpx.AsyncClient, store: Store,
                  per_poll: int = PER_POLL, window: float = ACK_WINDOW):
-        if config.token is None or not config.channel:
-            raise ValueError("Slack acknowledgements need the Web API mode (token and channel)")
         self.id, self._config, self._http, self._store = notifier_id, config, http, store
         self._per_poll, self._window = per_poll, window
         self._what = f"slack ack listener {notifier_id!r}"
@@ -94,9 +92,10 @@ class SlackAckListener:
         if response.status_code == 429 or body.get("error") == "ratelimited":
             raise RateLimitedError(f"{self._what}: {method} rate limited",
                                    parse_retry_after(response.headers.get("Retry-After")))
-        check(response, self._what)
+        code = str(body.get("error") or "unexpected reply")
+        # the body was read already (capped): Slack's error code, not the service's raw text
+        raise_for_status(response, f"{self._what}: {method} [{one_line(code, 80)}]")
         if body.get("ok") is not True:
-            code = str(body.get("error") or "unexpected reply")
             if code == "channel_not_found":
                 raise PermanentError(f"{self._what}: Slack API error channel_not_found (for acknowledgements "
                                      "the notifier's channel must be the channel ID, e.g. C0123ABCD)")

@@ -48,6 +48,7 @@ class TelegramAckListener:
 
     def __init__(self, notifier_id: str, config: TelegramConfig, http: httpx.AsyncClient, store: Store):
         self.id, self._config, self._http, self._store = notifier_id, config, http, store
+        self.stream = ("telegram", config.api_url.rstrip("/"), config.token.get_secret_value())
         self._what = f"telegram ack listener {notifier_id!r}"
         self._offset: int | None = None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 import httpx
@@ -24,6 +24,10 @@ from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
 from .base import http_url_problem
 from .format import BUDGETS, AlertView, clean, fit, one_line, plain_text
+
+if TYPE_CHECKING:
+    from ..acks.common import AckListener
+    from ..store import Store
 
 log = structlog.get_logger()
 
@@ -187,6 +191,13 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-@registry.notifier("matrix", MatrixConfig)
+def matrix_ack_listener(notifier_id: str, config: MatrixConfig, ctx: registry.PluginContext,
+                        store: Store) -> AckListener:
+    """Reactions to the alert messages, read with /sync."""
+    from ..acks.matrix import MatrixAckListener  # here, not at the top: that module imports this one
+    return MatrixAckListener(notifier_id, config, ctx.http, store)
+
+
+@registry.notifier("matrix", MatrixConfig, ack_listener=matrix_ack_listener)
 def make_matrix(notifier_id: str, config: MatrixConfig, ctx: registry.PluginContext) -> MatrixNotifier:
     return MatrixNotifier(notifier_id, config, ctx.http)

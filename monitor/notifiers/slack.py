@@ -5,7 +5,7 @@ shown, never acted on; link_names/parse are never set; unfurling is off so attac
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr, model_validator
@@ -17,6 +17,10 @@ from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
 from .base import SecretUrl, check, describe, encode_json, json_body, post
 from .format import AlertView, escape_slack, one_line, trim_escaped, view
+
+if TYPE_CHECKING:
+    from ..acks.common import AckListener
+    from ..store import Store
 
 EXCERPT_LIMIT = 1500   # Slack answers msg_blocks_too_long far below its documented limits (~13k in all)
 SECTION_LIMIT = 3000
@@ -146,7 +150,16 @@ def api_error(what: str, code: str) -> Exception:
     return PermanentError(message)
 
 
-@registry.notifier("slack", SlackConfig)
+def slack_ack_listener(notifier_id: str, config: SlackConfig, ctx: registry.PluginContext,
+                       store: Store) -> AckListener | None:
+    """Reactions acknowledge, in Web API mode only: an incoming webhook cannot read anything back."""
+    if config.token is None or not config.channel:
+        return None
+    from ..acks.slack import SlackAckListener  # here, not at the top: that module imports this one
+    return SlackAckListener(notifier_id, config, ctx.http, store)
+
+
+@registry.notifier("slack", SlackConfig, ack_listener=slack_ack_listener)
 def make_slack(notifier_id: str, config: SlackConfig,
                ctx: registry.PluginContext) -> SlackWebhookNotifier | SlackApiNotifier:
     if config.webhook_url is not None:

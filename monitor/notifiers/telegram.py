@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import httpx
 from pydantic import SecretStr, field_validator
@@ -21,6 +21,10 @@ from ..settings import Duration, NotifierConfig
 from .base import describe, encode_json, json_body, post
 from .format import BUDGETS, AlertView, fit, one_line, safe_url
 from .format import escape_telegram_html as esc
+
+if TYPE_CHECKING:
+    from ..acks.common import AckListener
+    from ..store import Store
 
 MAX_CHARS = 4096
 ACK_PREFIX = "ack:"          # callback_data of the Acknowledge button: "ack:<alert id>" (monitor.acks reads it)
@@ -124,6 +128,13 @@ def raise_error(what: str, response: httpx.Response, body: dict[str, Any]) -> No
     raise PermanentError(f"{where}: unexpected reply (HTTP {response.status_code})")
 
 
-@registry.notifier("telegram", TelegramConfig)
+def telegram_ack_listener(notifier_id: str, config: TelegramConfig, ctx: registry.PluginContext,
+                          store: Store) -> AckListener:
+    """Presses of the Acknowledge button, read with getUpdates."""
+    from ..acks.telegram import TelegramAckListener  # here, not at the top: that module imports this one
+    return TelegramAckListener(notifier_id, config, ctx.http, store)
+
+
+@registry.notifier("telegram", TelegramConfig, ack_listener=telegram_ack_listener)
 def make_telegram(notifier_id: str, config: TelegramConfig, ctx: registry.PluginContext) -> TelegramNotifier:
     return TelegramNotifier(notifier_id, config, ctx.http)

@@ -2,7 +2,8 @@
 
 The core code never calls a metric: a structlog processor hands every event dict to `Metrics.observe`,
 which maps the known event names onto counters and histograms. Gauges (open alerts, queue depth, parked
-sources) are read from the store on each scrape through a callback, so they are never stale.
+sources) are read from the store on each scrape through a callback, so they are never stale; so is the state of
+each acknowledgement listener, from the running daemon.
 `serve` answers GET /metrics and GET /healthz on a small asyncio HTTP listener, bound to loopback by default.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 import structlog
@@ -24,9 +25,13 @@ from prometheus_client.registry import Collector
 
 from .acklinks import AckLinks, confirm_page, done_page
 
+if TYPE_CHECKING:
+    from ..acks import ListenerState
+
 log = structlog.get_logger()
 
 GaugeSource = Callable[[], "Mapping[str, float] | Awaitable[Mapping[str, float]]"]
+ListenerStates = Callable[[], "Mapping[str, ListenerState]"]
 HealthCheck = Callable[[], Awaitable[bool]]
 
 PREFIX = "brand_monitor_"
@@ -62,10 +67,36 @@ class _StoreGauges(Collector):
             yield GaugeMetricFamily(PREFIX + key, GAUGE_HELP.get(key, key.replace("_", " ")), value=value)
 
 
-class Metrics:
-    """Counters and histograms fed by log events, gauges read from `gauges()` at scrape time."""
+class _AckListenerGauges(Collector):
+    """Each acknowledgement listener that has polled at least once: up or failing, failures in a row, and the
+    kind of its last error (the full reason is in the log and `status`)."""
 
-    def __init__(self, gauges: GaugeSource | None = None, gauge_timeout: float = 5.0):
+    def __init__(self, states: ListenerStates) -> None:
+        self._states = states
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(PREFIX + "ack_listener_up", "1 while the acknowledgement listener works, 0 while "
+                               "it fails.", labels=["listener"])
+        failures = GaugeMetricFamily(PREFIX + "ack_listener_consecutive_failures", "Failed polls in a row.",
+                                     labels=["listener"])
+        error = GaugeMetricFamily(PREFIX + "ack_listener_error", "1 while the listener fails, labelled with the "
+                                  "kind of its last error.", labels=["listener", "kind"])
+        for key, state in self._states().items():
+            if state.since is None:  # not polled yet
+                continue
+            up.add_metric([_label(key)], 1.0 if state.ok else 0.0)
+            failures.add_metric([_label(key)], state.failures)
+            if not state.ok:
+                error.add_metric([_label(key), state.error_kind or "unknown"], 1.0)
+        yield from (up, failures, error)
+
+
+class Metrics:
+    """Counters and histograms fed by log events, gauges read from `gauges()` and `ack_listeners()` at scrape
+    time."""
+
+    def __init__(self, gauges: GaugeSource | None = None, gauge_timeout: float = 5.0,
+                 ack_listeners: ListenerStates | None = None):
         disable_created_metrics()  # process-wide; *_created series only double the scrape for no use here
         self.registry = CollectorRegistry(auto_describe=True)
         self._gauges = gauges
@@ -96,6 +127,8 @@ class Metrics:
                                       "acknowledgement, by severity.", ["severity"], buckets=ALERT_TO_ACK_BUCKETS,
                                       registry=r)
         r.register(self._store_gauges)
+        if ack_listeners is not None:
+            r.register(_AckListenerGauges(ack_listeners))
         self._handlers: dict[str, Callable[[Mapping[str, Any]], object]] = {
             "poll_completed": self._poll_completed,
             "poll_failed": self._poll_failed,

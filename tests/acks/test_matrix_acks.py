@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from monitor.acks import MatrixAckListener
+from monitor.acks.matrix import MatrixAckListener
 from monitor.acks.matrix import reactions_in
 from monitor.errors import AuthFailedError, TransientError
 from monitor.notifiers.matrix import MatrixConfig, MatrixNotifier

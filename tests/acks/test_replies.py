@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from werkzeug import Request, Response
 
-from monitor.acks import PublicReplyListener, ack_listeners
-from monitor.app import build_pipeline
+from monitor.acks import PublicReplyListener
+from monitor.app import build_ack_listeners, build_pipeline
 from monitor.errors import PermanentError
 from monitor.models import Author, Post, Send
 from monitor.settings import PublicRepliesConfig, parse_account, parse_settings
@@ -157,7 +157,7 @@ brands:
 notifiers: {team: {type: webhook, url: "http://127.0.0.1:9/hook"}}
 routes: [{name: all, notify: [team]}]
 """)
-    listeners = ack_listeners(settings, None, store)  # type: ignore[arg-type]
+    listeners = build_ack_listeners(settings, None, store)  # type: ignore[arg-type]
     assert [x.id for x in listeners] == ["bluesky:acme.bsky.social", "mastodon:acme@mastodon.example"]
     pipeline = build_pipeline(settings)
     own = Post(source_id="m", platform="mastodon", id="u1", url="https://mastodon.example/@acme/1", title="",

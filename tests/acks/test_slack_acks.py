@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from monitor.acks import SlackAckListener
-from monitor.acks.slack import reactors, take_turns
-from monitor.errors import AuthFailedError, PermanentError, RateLimitedError
-from monitor.notifiers.slack import SlackApiNotifier, SlackConfig
+from monitor.acks.slack import SlackAckListener, reactors, take_turns
+from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
+from monitor.notifiers.slack import SlackApiNotifier, SlackConfig, slack_ack_listener
+from monitor.registry import PluginContext
 from tests.acks.fakes import SlackWorkspace
 from tests.acks.helpers import NOW, acked, deliver
 
@@ -122,10 +122,23 @@ async def test_channel_name_instead_of_id_is_explained(httpserver, slack, http, 
     assert "channel ID" in str(caught.value)
 
 
-def test_webhook_mode_has_no_listener(httpserver):
+async def test_server_error_names_slacks_error_code_and_honours_retry_after(httpserver, slack, http, store):
+    await sent(httpserver, http, store, 1)
+    watcher = listener(httpserver, http, store)
+    slack.fail(500, {"ok": False, "error": "fatal_error"}, "auth.test", headers={"x-slack-req-id": "4f1c3d0e9b8a"})
+    with pytest.raises(TransientError) as caught:
+        await watcher.poll_once(NOW)
+    assert str(caught.value) == "slack ack listener 'team': auth.test [fatal_error]: HTTP 500"
+    slack.fail(503, "<html><body>Service Unavailable</body></html>", "auth.test", headers={"Retry-After": "120"})
+    with pytest.raises(RateLimitedError) as caught:
+        await watcher.poll_once(NOW + 15)
+    assert caught.value.retry_after == 120.0
+
+
+def test_webhook_mode_has_no_listener(store):
     hook = SlackConfig.model_validate({"type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/x"})
-    with pytest.raises(ValueError):
-        SlackAckListener("hook", hook, None, None)  # type: ignore[arg-type]
+    ctx = PluginContext(http=None, brands=())  # type: ignore[arg-type]
+    assert slack_ack_listener("hook", hook, ctx, store) is None
 
 
 def test_reactors_and_turns():

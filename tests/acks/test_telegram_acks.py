@@ -6,7 +6,7 @@ import re
 import pytest
 from structlog.testing import capture_logs
 
-from monitor.acks import TelegramAckListener
+from monitor.acks.telegram import TelegramAckListener
 from monitor.acks.telegram import alert_id_from
 from monitor.errors import AuthFailedError, PermanentError, TransientError
 from monitor.notifiers.telegram import TelegramConfig, TelegramNotifier
