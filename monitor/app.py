@@ -149,6 +149,7 @@ class Daemon:
     async def stop(self) -> None:
         systemd.notify_stopping()
         log.info("daemon_stopping")
+        self._stop.set()
         self.scheduler.shutdown(wait=False)
         await self.acks.stop()
         if self._polls:
@@ -213,12 +214,14 @@ class Daemon:
         task = asyncio.current_task()
         self._polls.add(task)
         try:
-            entry = self.components.sources.get(source_id)
-            if entry is None or self._stop.is_set():
-                return
             async with self._poll_slots:
+                entry = self.components.sources.get(source_id)
+                if entry is None or self._stop.is_set():  # a poll still queued when stopping is not started
+                    return
                 report = await self.poller.poll(source_id, *entry)
             self._defer_if_needed(source_id, report)
+        except asyncio.CancelledError:  # cut short by stop(): nothing of it was committed, the next start re-does it
+            log.info("poll_cancelled", source_id=source_id)
         finally:
             self._polls.discard(task)
 
