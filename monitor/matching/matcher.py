@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA
 
 from ..models import Match, Mention, Post
 from ..settings import BrandConfig
+from .common_words import is_common_word
 from .normalize import Token, compact, fold_strict, script_of, tokenize
 from .variants import (
     BrandForms,
@@ -27,7 +28,6 @@ from .variants import (
     FuzzyPolicy,
     compound_stems,
     inflections,
-    is_common_word,
     phonetic_key,
     transliterations,
 )
@@ -379,7 +379,7 @@ def describe_brand(brand: _Brand) -> dict[str, list[str]]:
         f"names under {p.min_length} letters: none; {p.min_length}-{p.two_edits_from - 1} letters: 1 edit; "
         f"{p.two_edits_from}+ letters: 2 edits",
         "sound-alike letters (ط=ت, ص=ث=س, ذ=ض=ظ=ز, پ=ب, ح=ه, غ=ق, گ=ک) and doubled letters",
-        "never a common word of the post's language (wordfreq)"]
+        "never a common word of the post's language (wordfreq's lists)"]
     groups["normalization"] = [
         "case, NFKC, homoglyphs, ZWNJ, harakat, tatweel, Persian/Arabic digits, ё=е, ي=ی, ك=ک",
         "accents folded (á=a, ð=d, þ=th, æ=ae, ö=o)" if brand.config.fold_accents else "accents must match",

@@ -2,15 +2,10 @@
 keyboard swaps, and the fuzzy policy. Everything here works on folded keys (see normalize.fold)."""
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import structlog
-
 from .normalize import script_of
-
-log = structlog.get_logger()
 
 # Noun endings added to a stem (folded: й->и, ё->е). Generated forms that are common words are dropped.
 RU_ENDINGS = ("а", "у", "ом", "е", "ы", "и", "ов", "ам", "ами", "ах", "ои", "ою", "еи", "ею", "ю", "я",
@@ -50,8 +45,6 @@ _FA_TO_LAT = {"ا": "a", "ب": "b", "پ": "p", "ت": "t", "ث": "s", "ج": "j", 
               "م": "m", "ن": "n", "و": "o", "ه": "h", "ی": "i"}
 _VOWELS = set("aeiouy")
 
-COMMON_ZIPF = 2.5  # a token at least this frequent in its language is a word, not a misspelled name
-_LEXICON_LANGS = {"latin": ("en", "is"), "cyrillic": ("ru",), "arabic": ("fa",)}
 
 
 @dataclass(frozen=True)
@@ -88,22 +81,6 @@ class BrandForms:
         old = self.forms.get(form.key)
         if old is None or form.score > old.score:
             self.forms[form.key] = form
-
-
-@functools.cache
-def zipf(word: str) -> float:
-    """Highest word frequency (Zipf scale) of `word` in the languages its script is written in."""
-    langs = _LEXICON_LANGS.get(script_of(word), ())
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # pragma: no cover - the guard degrades to "no word is common"
-        log.warning("lexicon_unavailable", package="wordfreq")
-        return 0.0
-    return max((zipf_frequency(word, lang) for lang in langs), default=0.0)
-
-
-def is_common_word(word: str) -> bool:
-    return zipf(word) >= COMMON_ZIPF
 
 
 def phonetic_key(key: str) -> str:

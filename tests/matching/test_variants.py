@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.matching.variants import (FuzzyPolicy, compound_stems, inflections, is_common_word, phonetic_key,
+from monitor.matching.common_words import is_common_word
+from monitor.matching.variants import (FuzzyPolicy, compound_stems, inflections, phonetic_key,
                                        transliterations)
 
 ALL = ("en", "fa", "ru", "is")
@@ -67,7 +68,11 @@ def test_compound_stems() -> None:
     assert compound_stems("revolut", ALL) == []  # revolution
 
 
-@pytest.mark.parametrize(("word", "common"), [("revolt", True), ("snap", True), ("сборная", True),
-                                              ("دیجیتال", True), ("revolutt", False), ("سبربانک", False)])
+@pytest.mark.parametrize(("word", "common"), [
+    ("revolt", True), ("snap", True), ("sími", True), ("banka", True), ("сборная", True), ("дома", True),
+    ("دیجیتال", True), ("کالا", True),
+    ("revolutt", False), ("landsbankkinn", False), ("сбрбанк", False), ("سبربانک", False), ("4g", False),
+    ("snap1", False), ("ᚠᚢᚦ", False),
+])
 def test_common_word_lexicon(word: str, common: bool) -> None:
     assert is_common_word(word) is common
