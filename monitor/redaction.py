@@ -14,35 +14,39 @@ from urllib.parse import unquote, urlsplit
 MASK = "***"
 MIN_SECRET_LENGTH = 6  # a shorter configured value would mask ordinary words wherever they appear
 _SECRET_PARAM = r"[\w-]*(?:token|key|secret|password|passwd)|sig|signature|auth"  # access_token, feed_token, x-api-key
-_PATTERNS = [
-    (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), rf"\1{MASK}"),
-    (re.compile(r"(/api/webhooks/\d+/)[^\s\"'?#/]+"), rf"\1{MASK}"),
-    (re.compile(r"(\bbot)\d+:[\w-]+"), rf"\1{MASK}"),
-    (re.compile(r"\b\d{5,}:[\w-]{30,}"), MASK),  # a Telegram bot token without its /bot prefix
-    (re.compile(rf"([?&](?:{_SECRET_PARAM})=)[^&\s\"'#]+", re.I), rf"\1{MASK}"),
-    (re.compile(r"(://[^/\s:@]+:)[^@/\s]+@"), rf"\1{MASK}@"),
-    (re.compile(r"(Bearer\s+)[\w.~+/=-]+", re.I), rf"\1{MASK}"),
-    (re.compile(r"\b(?:xox[abeoprs]|xapp)-[\w-]+|\bsyt_[\w-]+|\bgh[opsu]_\w+|\bgithub_pat_\w+"), MASK),
-]
-_known: list[str] = []  # configured secrets, longest first: one that contains another is masked whole
+_PATTERNS = [re.compile(p, re.I) for p in (  # the group `s` is what gets masked
+    r"hooks\.slack\.com/services/(?P<s>[^\s\"'?#]+)",
+    r"/api/webhooks/\d+/(?P<s>[^\s\"'?#/]+)",
+    r"\bbot(?P<s>\d+:[\w-]+)",
+    r"\b(?P<s>\d{5,}:[\w-]{30,})",  # a Telegram bot token without its /bot prefix
+    rf"[?&](?:{_SECRET_PARAM})=(?P<s>[^&\s\"'#]+)",
+    r"://[^/\s:@]+:(?P<s>[^@/\s]+)@",
+    r"\bBearer\s+(?P<s>[\w.~+/=-]+)",
+    r"\b(?P<s>(?:xox[abeoprs]|xapp)-[\w-]+|syt_[\w-]+|gh[opsu]_\w+|github_pat_\w+)",
+)]
+_known: dict[str, re.Pattern[str]] = {}  # configured secret -> where it occurs
 
 
 def remember(values: Iterable[str]) -> None:
     """Mask these values from now on. They are never forgotten: after a reload, errors and log lines may still
     carry a secret that the new configuration no longer has."""
-    global _known
-    fresh = {v for v in values if len(v) >= MIN_SECRET_LENGTH}.difference(_known)
-    if fresh:
-        _known = sorted(fresh.union(_known), key=len, reverse=True)
+    for value in values:
+        if len(value) >= MIN_SECRET_LENGTH and value not in _known:
+            _known[value] = re.compile(re.escape(value))
 
 
 def redact(text: str) -> str:
-    """`text` with every configured secret and every credential-looking part masked."""
-    for secret in _known:
-        text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+    """`text` with every configured secret and every credential-looking part masked. What to mask is found in
+    the original text and overlapping finds are masked as one, so that masking one secret never breaks the
+    shape by which another is recognised."""
+    spans = sorted([m.span("s") for pattern in _PATTERNS for m in pattern.finditer(text)]
+                   + [m.span() for pattern in list(_known.values()) for m in pattern.finditer(text)])
+    parts, done = [], 0
+    for start, end in spans:
+        if start >= done:
+            parts += [text[done:start], MASK]
+        done = max(done, end)
+    return "".join(parts) + text[done:]
 
 
 def redact_all(value: Any) -> Any:

@@ -11,7 +11,7 @@ import structlog
 
 from monitor.cli import main
 from monitor.log import setup_logging
-from monitor.redaction import redact
+from monitor.redaction import redact, remember
 from monitor.settings import parse_settings
 from monitor.sources.base import SourceState
 from monitor.store import Store
@@ -137,6 +137,11 @@ notifiers:
             "key c2lnbmluZy1rZXk=; brand Initech; user ann, password pw")
     assert redact(text) == ("feed /feeds/***/rss said ***; user ***; hook /in/***/alerts; "
                             "key ***; brand Initech; user ann, password pw")  # too short to mask: "pw"
+
+
+def test_a_configured_secret_inside_a_longer_token_does_not_unmask_the_rest():
+    remember(["xoxb-4242"])  # e.g. another notifier's token, a prefix of the one a service echoes
+    assert redact("invalid_auth for xoxb-4242-9999-LONGERslackTOKEN.") == "invalid_auth for ***."
 
 
 def test_tracebacks_in_the_log_are_redacted_too(capsys):
