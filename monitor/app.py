@@ -299,7 +299,7 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
 
 
 async def _dry_poll(source_id: str, source: Source, pipeline: Pipeline) -> PollReport:
-    from .polling import describe
+    from .errors import describe
     from .sources.base import SourceState
 
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ConfigError, ExternalError
+from .errors import ConfigError, ExternalError, describe
 from .log import setup_logging
 from .models import Author, Engagement, Post
 from .settings import Settings, load_settings
@@ -25,6 +25,7 @@ DEFAULT_CONFIG = os.environ.get("BRAND_MONITOR_CONFIG", "/etc/brand-monitor/conf
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    setup_logging()  # until a command sets the config's level: even a crash's traceback is redacted
     try:
         return args.handler(args)
     except ConfigError as exc:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:
         structlog.get_logger().exception("internal_error")
-        print(f"brand-monitor: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"brand-monitor: {describe(exc)}", file=sys.stderr)
         return 1
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -11,6 +10,7 @@ import httpx
 
 from . import __version__
 from .errors import AuthFailedError, PermanentError, RateLimitedError, TransientError
+from .redaction import redact  # sources and notifiers import it from here
 
 USER_AGENT = f"brand-monitor/{__version__} (+https://github.com/brand-monitor/brand-monitor)"
 MAX_RETRY_AFTER = 24 * 3600.0
@@ -142,19 +142,3 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
-
-_SECRET_PATTERNS = [
-    (re.compile(r"(hooks\.slack\.com/services/)[^\s\"'?#]+"), r"\1***"),
-    (re.compile(r"(/api/webhooks/\d+/)[^\s\"'?#/]+"), r"\1***"),
-    (re.compile(r"(/bot)\d+:[\w-]+"), r"\1***"),
-    (re.compile(r"([?&](?:sig|key|token|access_token|api_key|apikey|password|secret)=)[^&\s\"'#]+", re.I), r"\1***"),
-    (re.compile(r"(://[^/\s:@]+:)[^@/\s]+@"), r"\1***@"),
-    (re.compile(r"(Bearer\s+)[\w.~+/=-]+", re.I), r"\1***"),
-]
-
-
-def redact(text: str) -> str:
-    """Hide credentials that ride inside URLs and headers (webhook paths, bot tokens, sig=, user:pass@)."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text

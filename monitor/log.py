@@ -1,6 +1,7 @@
 """structlog set-up: JSON lines under systemd or when stdout is not a terminal, readable output on a TTY.
 
-Every event passes through `redact`, so a token-bearing URL that slips into a log line is masked.
+Every string of every event, nested ones and tracebacks included, passes through `redact`, so a secret or a
+token-bearing URL that slips into a log line is masked.
 """
 from __future__ import annotations
 
@@ -10,27 +11,29 @@ from typing import Any
 
 import structlog
 
-from .http import redact
+from .redaction import redact_all
 from .runtime.metrics import Metrics, drop_below
 from .runtime.systemd import under_systemd
 
 
 def _redact_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
+    return redact_all(event)
 
 
 def setup_logging(level: str = "info", fmt: str = "auto", metrics: Metrics | None = None) -> None:
     """Configure structlog. With `metrics`, every event (debug ones too) also feeds the Prometheus metrics
     before the level filter drops what the log should not show."""
     use_json = fmt == "json" or (fmt == "auto" and (under_systemd() or not sys.stderr.isatty()))
-    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else structlog.dev.ConsoleRenderer()
+    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else \
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     counting = [metrics.processor, drop_below(level)] if metrics else []
     processors = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         *counting,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info if use_json else structlog.processors.StackInfoRenderer(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,  # tracebacks become text here, so that they are redacted too
         _redact_event,
         renderer,
     ]

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import structlog
 
 from .backoff import backoff_delay
-from .errors import AuthFailedError, ExternalError, RateLimitedError, TransientError
+from .errors import AuthFailedError, ExternalError, RateLimitedError, TransientError, describe
 from .pipeline import Pipeline
 from .routing.incidents import Incident, absorb, incident_key
 from .settings import IncidentConfig, PollingConfig, SourceConfig
@@ -57,12 +57,6 @@ def after_success(state: SourceState, result: FetchResult, now: float, every: fl
     return replace(state, cursor=result.cursor, etag=result.etag, last_modified=result.last_modified,
                    error_count=0, last_error=None, parked=False, last_success_at=now, last_attempt_at=now,
                    next_poll_at=now + max(every, result.min_next_poll or 0.0))
-
-
-def describe(exc: Exception) -> str:
-    if isinstance(exc, ExternalError):
-        return str(exc)
-    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 class Poller:

@@ -3,6 +3,9 @@
 - Unknown keys are errors (extra="forbid"), with a "did you mean" hint.
 - `${NAME}` and `${NAME:-default}` in any string are replaced from the environment.
 - Any field `x` that holds a secret has a twin `x_file`: the file's content (trimmed) becomes `x`.
+- Every secret value met while loading is handed to monitor.redaction, which masks it wherever it would be
+  stored, printed or logged: SecretStr fields, `x_file` contents, ${NAME}s whose name says secret (TOKEN, KEY,
+  PASSWORD...), and the user info and token-like query values of any URL.
 - Durations are strings: "500ms", "90s", "5m", "1h", "1d", "1h30m".
 """
 from __future__ import annotations
@@ -25,10 +28,13 @@ from ruamel.yaml.error import MarkedYAMLError
 from . import registry
 from .errors import ConfigError
 from .models import Category, Issue, Sentiment, Severity
+from .redaction import remember, secrets_in
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_NAME = re.compile(r"(?:^|_)(?:TOKEN|SECRET|PASSWORD|PASSWD|PASS|KEY|APIKEY|AUTH|CREDENTIALS?|SIG|WEBHOOK)"
+                          r"(?:_|$)", re.I)
 
 
 def parse_duration(value: Any) -> float:
@@ -74,7 +80,20 @@ class Strict(BaseModel):
                 data[target] = Path(str(path)).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ValueError(f"{key}: cannot read {path}: {exc.strerror or exc}") from None
+            remember(secrets_in(data[target], whole=True))
         return data
+
+    @model_validator(mode="after")
+    def _remember_secrets(self) -> "Strict":
+        """Hand this section's secret values, and the credentials in its URLs, to the redactor."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, SecretStr):
+                    remember(secrets_in(item.get_secret_value(), whole=True))
+                elif isinstance(item, str):
+                    remember(secrets_in(item, whole=False))
+        return self
 
 
 class OwnAccount(NamedTuple):
@@ -425,7 +444,10 @@ def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Non
                 found = os.environ.get(m.group(1))
                 if found is None and m.group(2) is None:
                     problems.append((loc + (key,), f"environment variable {m.group(1)} is not set"))
-                return found if found is not None else (m.group(2) or "")
+                found = found if found is not None else (m.group(2) or "")
+                if _SECRET_NAME.search(m.group(1)):
+                    remember(secrets_in(found, whole=True))
+                return found
             node[key] = _ENV_REF.sub(replace, value)
         else:
             _substitute_env(value, loc + (key,), problems)

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .models import short_id
+from .redaction import redact_all
 from .settings import Settings
 from .store import Store
 from .store.sqlite import ISSUE_SCHEMA
@@ -42,8 +43,9 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
     deliveries = [{"notifier": nid, "configured": nid in settings.notifiers,
                    **{s: counts.get(nid, {}).get(s, 0) for s in STATUSES}}
                   for nid in dict.fromkeys([*settings.notifiers, *counts])]
-    return {"store": str(path), "sources": sources, "deliveries": deliveries, "dead_letters": dead,
-            "ack_listeners": listeners, "alerts": alerts}
+    # redacted again: errors stored by versions that did not redact them yet may hold a secret
+    return redact_all({"store": str(path), "sources": sources, "deliveries": deliveries, "dead_letters": dead,
+                       "ack_listeners": listeners, "alerts": alerts})
 
 
 def _health(enabled: bool, state: dict | None) -> str:

@@ -86,6 +86,11 @@ def test_parse_retry_after(value, seconds):
     ("https://x.logic.azure.com/workflows/1?api-version=1&sig=SIGSECRET", "SIGSECRET"),
     ("https://user:pa55SECRET@example.com/feed", "pa55SECRET"),
     ("Authorization: Bearer abc.SECRET", "abc.SECRET"),
+    ("Unauthorized: POST bot123456:AAH-SECRET/getUpdates", "AAH-SECRET"),
+    ("token 123456789:AAHsecretTOKENvalue_abcdefghijk is revoked", "AAHsecretTOKENvalue"),
+    ("invalid_auth for xoxb-1234-5678-SECRETslack", "SECRETslack"),
+    ("M_UNKNOWN_TOKEN: syt_YWNtZQ_SECRETmatrix_0abc12", "SECRETmatrix"),
+    ("Bad credentials for ghp_SECRETgithub0123456789abcdef", "SECRETgithub"),
 ])
 def test_redact(text, secret):
     assert secret not in redact(text)

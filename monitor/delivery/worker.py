@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from ..backoff import backoff_delay
-from ..errors import PermanentError, RateLimitedError, TransientError
+from ..errors import PermanentError, RateLimitedError, TransientError, describe
 from ..notifiers.base import Notifier
 from ..settings import DeliveryConfig, NotifierConfig
 from ..store import OutboxRow, Store
@@ -152,7 +152,7 @@ class DeliveryWorker:
             return False, await self._retry(row, cfg, f"send took longer than {cfg.timeout + 5:.0f}s", None)
         except Exception as exc:
             log.exception("notifier_crashed", notifier_id=notifier_id, alert_id=row.alert_id)
-            return False, await self._retry(row, cfg, f"internal error: {type(exc).__name__}: {exc}", None)
+            return False, await self._retry(row, cfg, describe(exc), None)
         sent_at = self.clock()
         if await self.store.run(self.store.mark_sent, row, sent_at, delivery.status_code, delivery.remote_id):
             published = alert.mention.post.published_at

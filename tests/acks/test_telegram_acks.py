@@ -1,11 +1,14 @@
 """The Telegram Acknowledge button: the real notifier sends, a user presses, getUpdates brings the press."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from structlog.testing import capture_logs
+from werkzeug import Request, Response
 
+from monitor.acks import AckPoller
 from monitor.acks.telegram import TelegramAckListener
 from monitor.acks.telegram import alert_id_from
 from monitor.errors import AuthFailedError, PermanentError, TransientError
@@ -115,6 +118,18 @@ async def test_wrong_token_is_auth_failed_without_leaking_it(httpserver, api, ht
     with pytest.raises(AuthFailedError) as caught:
         await listener(httpserver, http, store, token="999:WRONGsecretTOKEN").poll_once(NOW)
     assert "WRONGsecretTOKEN" not in f"{caught.value} {caught.value!r}"
+
+
+async def test_a_401_that_echoes_the_token_is_saved_for_status_without_it(httpserver, http, store):
+    def echo(request: Request) -> Response:
+        body = {"ok": False, "error_code": 401, "description": f"Unauthorized: {request.path}"}
+        return Response(json.dumps(body), 401, content_type="application/json")
+    httpserver.expect_request(re.compile(r"/bot[^/]+/\w+")).respond_with_handler(echo)
+    reader = listener(httpserver, http, store)
+    await AckPoller([reader], every=15, store=store).poll(reader, NOW)
+    [state] = store.listener_states()
+    assert state["ok"] is False and "[Unauthorized: /bot***/getUpdates]: HTTP 401" in state["last_error"]
+    assert "AAHsecretTOKENvalue" not in state["last_error"]
 
 
 @pytest.mark.parametrize("data, expected", [

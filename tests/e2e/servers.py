@@ -100,3 +100,32 @@ def _hook_handler(server: HookReceiver):
         def log_message(self, *args):
             pass
     return Handler
+
+
+class EchoingTelegram(_Server):
+    """A Telegram Bot API that refuses every bot token with Telegram's own 401 reply, and repeats the request
+    path (the token in it) in the description and in a header, as some proxies and API mirrors do."""
+
+    def __init__(self):
+        self.requests = 0
+        super().__init__(_echoing_telegram_handler)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+
+def _echoing_telegram_handler(server: EchoingTelegram):
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            server.requests += 1
+            body = json.dumps({"ok": False, "error_code": 401,
+                               "description": f"Unauthorized: invalid token in {self.path}"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Request-Path", self.path)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    return Handler

@@ -165,6 +165,21 @@ def test_sighup_with_a_broken_config_keeps_running(tmp_path, feed):
         assert daemon.stop() == 0
 
 
+def test_a_rejected_reload_logs_no_password_or_token_of_the_config(tmp_path, feed):
+    daemon = Daemon(tmp_path, feed, HookReceiver()).start()
+    try:
+        daemon.wait_event("daemon_started")
+        daemon.config.write_text(daemon.config.read_text().replace(
+            feed.url, "ftp://ann:PASSw0rd@forum.example/feed.xml?token=TOK3Nvalue"))
+        daemon.proc.send_signal(signal.SIGHUP)
+        rejected = daemon.wait_event("reload_rejected")
+        assert any("sources.forum.url: expected an http(s) URL" in p for p in rejected["problems"])
+        log = daemon.log_path.read_text()
+        assert "PASSw0rd" not in log and "TOK3Nvalue" not in log
+    finally:
+        assert daemon.stop() == 0
+
+
 def test_a_second_daemon_on_the_same_store_is_refused(tmp_path, feed):
     first = Daemon(tmp_path, feed, HookReceiver()).start()
     try:
