@@ -25,7 +25,6 @@ from .pipeline import Pipeline
 from .polling import Poller, PollReport
 from .registry import PluginContext
 from .routing.escalation import escalate_due
-from .log import setup_logging
 from .runtime import systemd
 from .runtime.acklinks import AckLinks
 from .runtime.metrics import Metrics, serve, store_gauges
@@ -101,8 +100,6 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.acks = AckPoller(build_ack_listeners(settings, self.http, self.store), ACK_TICK, self.store)
         self.metrics = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
-        if settings.metrics.enabled:
-            setup_logging(settings.log.level, settings.log.format, self.metrics)
         self._metrics_server: asyncio.Server | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()

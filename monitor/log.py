@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from .redaction import redact_all
-from .runtime.metrics import Metrics, drop_below
+from .runtime.metrics import LEVELS, count_warnings, drop_below
 from .runtime.systemd import under_systemd
 
 
@@ -20,17 +20,16 @@ def _redact_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, 
     return redact_all(event)
 
 
-def setup_logging(level: str = "info", fmt: str = "auto", metrics: Metrics | None = None) -> None:
-    """Configure structlog. With `metrics`, every event (debug ones too) also feeds the Prometheus metrics
-    before the level filter drops what the log should not show."""
+def setup_logging(level: str = "info", fmt: str = "auto") -> None:
+    """Configure structlog. Warnings and worse are counted for /metrics even when `level` hides them."""
     use_json = fmt == "json" or (fmt == "auto" and (under_systemd() or not sys.stderr.isatty()))
     renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if use_json else \
         structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
-    counting = [metrics.processor, drop_below(level)] if metrics else []
     processors = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        *counting,
+        count_warnings,
+        drop_below(level),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,  # tracebacks become text here, so that they are redacted too
@@ -39,8 +38,7 @@ def setup_logging(level: str = "info", fmt: str = "auto", metrics: Metrics | Non
     ]
     structlog.configure(
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if metrics else
-                                                            logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(min(LEVELS.get(level.lower(), 20), logging.WARNING)),
         logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),  # stderr as it is now, not at set-up
         cache_logger_on_first_use=False,
     )

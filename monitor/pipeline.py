@@ -12,6 +12,7 @@ from .classify.reply import draft_reply, reply_language
 from .matching import Matcher
 from .models import Alert, Assessment, AuthorHistory, Match, Mention, Post, alert_id_for
 from .routing.router import Routing, active_mute, route
+from .runtime import counters
 from .settings import BrandConfig, MuteConfig, RouteConfig
 
 log = structlog.get_logger()
@@ -72,6 +73,7 @@ class Pipeline:
     def _route(self, mention: Mention, assessment: Assessment, now: datetime) -> Routing | None:
         mute = active_mute(mention, assessment, self._mutes, now)
         if mute is not None:
+            counters.alert_muted(mention.brand)
             log.info("alert_muted", brand=mention.brand, post_id=mention.post.id, until=mute.until.isoformat(),
                      reason=mute.reason)
             return None

@@ -18,6 +18,7 @@ from .backoff import backoff_delay
 from .errors import AuthFailedError, ExternalError, RateLimitedError, TransientError, describe
 from .pipeline import Pipeline
 from .routing.incidents import Incident, absorb, incident_key
+from .runtime import counters
 from .settings import IncidentConfig, PollingConfig, SourceConfig
 from .sources.base import FetchResult, Source, SourceState
 from .store import Store
@@ -104,7 +105,9 @@ class Poller:
         queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
         if queued:
             self.on_queued()
+        counters.poll(state.source_id, True, fetched=len(result.posts), new=len(fresh))
         for alert, _ in alerts:
+            counters.alert_created(alert.mention.brand, alert.assessment.severity, alert.assessment.category)
             log.debug("alert_created", alert_id=alert.id, brand=alert.mention.brand,
                       severity=alert.assessment.severity, category=alert.assessment.category)
         if state.error_count:
@@ -132,8 +135,8 @@ class Poller:
         new_state = after_failure(state, exc, self.clock(), config.every, self.polling)
         await self.store.run(self.store.save_source_state, new_state)
         error = describe(exc)
-        # every failure, for the metrics; what the log shows speaks only on state changes, below
-        log.debug("poll_failed", source_id=state.source_id, error=error)
+        counters.poll(state.source_id, False)
+        log.debug("poll_failed", source_id=state.source_id, error=error)  # the log at info speaks on changes only
         if not state.error_count:
             log.warning("source_failed", source_id=state.source_id, error=error,
                         exc_info=not isinstance(exc, ExternalError))

@@ -16,6 +16,7 @@ import structlog
 from ..backoff import backoff_delay
 from ..errors import PermanentError, RateLimitedError, TransientError, describe
 from ..notifiers.base import Notifier
+from ..runtime import counters
 from ..settings import DeliveryConfig, NotifierConfig
 from ..store import OutboxRow, Store
 
@@ -156,10 +157,13 @@ class DeliveryWorker:
         sent_at = self.clock()
         if await self.store.run(self.store.mark_sent, row, sent_at, delivery.status_code, delivery.remote_id):
             published = alert.mention.post.published_at
+            counters.delivery(notifier_id, "sent", queued_s=sent_at - row.created_at,
+                              post_age_s=sent_at - published.timestamp() if published else None)
             log.info("alert_delivered", notifier_id=notifier_id, alert_id=row.alert_id, attempt=row.attempts,
                      latency_s=round(sent_at - row.created_at, 3),
                      post_age_s=round(sent_at - published.timestamp(), 3) if published else None)
         else:
+            counters.delivery(notifier_id, "lease_lost")
             log.warning("delivery_lease_lost", notifier_id=notifier_id, alert_id=row.alert_id)
         return True, 0.0
 
@@ -170,12 +174,14 @@ class DeliveryWorker:
             return 0.0
         delay = backoff_delay(row.attempts, self.config.backoff_initial, self.config.backoff_max, retry_after)
         await self.store.run(self.store.mark_retry, row, self.clock(), self.clock() + delay, error)
+        counters.delivery(row.notifier_id, "retry")
         log.warning("delivery_failed", notifier_id=row.notifier_id, alert_id=row.alert_id, attempt=row.attempts,
                     error=error, retry_in_s=round(delay, 1))
         return delay if rate_limited else 0.0
 
     async def _dead(self, row: OutboxRow, cfg: NotifierConfig, error: str) -> None:
         await self.store.run(self.store.mark_dead, row, self.clock(), error, cfg.fallback)
+        counters.delivery(row.notifier_id, "dead")
         log.error("alert_dead_lettered", notifier_id=row.notifier_id, alert_id=row.alert_id, error=error,
                   fallback=cfg.fallback)
         if cfg.fallback:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
+from ..runtime import counters
 from ..settings import RouteConfig
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ async def escalate_due(store: Store, rules: Sequence[RouteConfig], now: float) -
             continue
         queued += await store.run(store.escalate, alert_id, escalation.round, escalation.destinations,
                                   escalation.note, now)
+        counters.escalated()
         log.warning("alert_escalated", alert_id=alert_id, round=escalation.round,
                     notify=list(escalation.destinations), reason=escalation.note)
     return queued

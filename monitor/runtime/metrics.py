@@ -1,9 +1,8 @@
-"""Prometheus metrics and /healthz, derived from the daemon's structured log events.
+"""Prometheus exposition and /healthz: the counters (`counters.py`, counted where things happen) plus gauges.
 
-The core code never calls a metric: a structlog processor hands every event dict to `Metrics.observe`,
-which maps the known event names onto counters and histograms. Gauges (open alerts, queue depth, parked
-sources) are read from the store on each scrape through a callback, so they are never stale; so is the state of
-each acknowledgement listener, from the running daemon.
+Gauges (open alerts, queue depth, parked sources) are read from the store on each scrape through a callback, so
+they are never stale; so is the state of each acknowledgement listener, from the running daemon. A structlog
+processor counts warning-or-worse log lines by event name (a log metric, so it is keyed by the log's own names).
 `serve` answers GET /metrics and GET /healthz on a small asyncio HTTP listener, bound to loopback by default.
 """
 from __future__ import annotations
@@ -18,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from . import counters
 from .acklinks import AckLinks, confirm_page, done_page
+from .counters import PREFIX, label
 
 if TYPE_CHECKING:
     from ..acks import ListenerState
@@ -34,10 +35,6 @@ GaugeSource = Callable[[], "Mapping[str, float] | Awaitable[Mapping[str, float]]
 ListenerStates = Callable[[], "Mapping[str, ListenerState]"]
 HealthCheck = Callable[[], Awaitable[bool]]
 
-PREFIX = "brand_monitor_"
-POST_TO_ALERT_BUCKETS = (10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600)
-QUEUE_TO_SENT_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600)
-ALERT_TO_ACK_BUCKETS = (60, 300, 600, 900, 1800, 2700, 3600, 7200, 14400, 28800, 86400)
 GAUGE_HELP = {
     "open_alerts": "Alerts not yet acknowledged.",
     "late_alerts": "Unacknowledged alerts past their respond-by time.",
@@ -47,10 +44,16 @@ GAUGE_HELP = {
     "sources_failing": "Sources whose last poll failed.",
     "sources_parked": "Sources parked after repeated errors.",
 }
-LABEL_MAX = 64
 WARNING_LEVELS = {"warning", "error", "critical", "exception"}
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
 _METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+
+
+class _Counters(Collector):
+    """The process-wide counters, inside each daemon's registry."""
+
+    def collect(self):
+        yield from counters.REGISTRY.collect()
 
 
 class _StoreGauges(Collector):
@@ -84,142 +87,26 @@ class _AckListenerGauges(Collector):
         for key, state in self._states().items():
             if state.since is None:  # not polled yet
                 continue
-            up.add_metric([_label(key)], 1.0 if state.ok else 0.0)
-            failures.add_metric([_label(key)], state.failures)
+            up.add_metric([label(key)], 1.0 if state.ok else 0.0)
+            failures.add_metric([label(key)], state.failures)
             if not state.ok:
-                error.add_metric([_label(key), state.error_kind or "unknown"], 1.0)
+                error.add_metric([label(key), state.error_kind or "unknown"], 1.0)
         yield from (up, failures, error)
 
 
 class Metrics:
-    """Counters and histograms fed by log events, gauges read from `gauges()` and `ack_listeners()` at scrape
-    time."""
+    """The process's counters, plus gauges read from `gauges()` and `ack_listeners()` at scrape time."""
 
     def __init__(self, gauges: GaugeSource | None = None, gauge_timeout: float = 5.0,
                  ack_listeners: ListenerStates | None = None):
-        disable_created_metrics()  # process-wide; *_created series only double the scrape for no use here
         self.registry = CollectorRegistry(auto_describe=True)
         self._gauges = gauges
         self._gauge_timeout = gauge_timeout
         self._store_gauges = _StoreGauges()
-        self._poll_failed_seen = False
-        r = self.registry
-        self.polls = Counter(PREFIX + "polls", "Polls by source and outcome (ok, error).", ["source", "outcome"],
-                             registry=r)
-        self.posts = Counter(PREFIX + "posts", "Posts seen for the first time, by source.", ["source"], registry=r)
-        self.posts_fetched = Counter(PREFIX + "posts_fetched", "Items returned by sources, repeats included.",
-                                     ["source"], registry=r)
-        self.mentions = Counter(PREFIX + "mentions", "Alerts created, by brand, severity and category.",
-                                ["brand", "severity", "category"], registry=r)
-        self.muted = Counter(PREFIX + "mentions_muted", "Mentions suppressed by a mute, by brand.", ["brand"],
-                             registry=r)
-        self.deliveries = Counter(PREFIX + "deliveries", "Delivery attempts by destination and outcome "
-                                  "(sent, retry, dead, lease_lost).", ["notifier", "outcome"], registry=r)
-        self.escalations = Counter(PREFIX + "escalations", "Escalation rounds queued.", registry=r)
-        self.log_events = Counter(PREFIX + "log_events", "Warning-or-worse log events, by level and event name.",
-                                  ["level", "event"], registry=r)
-        self.post_to_alert = Histogram(PREFIX + "post_to_alert_seconds", "From a post's publication to its alert "
-                                       "reaching a destination.", buckets=POST_TO_ALERT_BUCKETS, registry=r)
-        self.queue_to_sent = Histogram(PREFIX + "queue_to_sent_seconds", "From an alert being queued to it "
-                                       "reaching a destination.", ["notifier"], buckets=QUEUE_TO_SENT_BUCKETS,
-                                       registry=r)
-        self.alert_to_ack = Histogram(PREFIX + "alert_to_ack_seconds", "From an alert being created to its "
-                                      "acknowledgement, by severity.", ["severity"], buckets=ALERT_TO_ACK_BUCKETS,
-                                      registry=r)
-        r.register(self._store_gauges)
+        self.registry.register(_Counters())
+        self.registry.register(self._store_gauges)
         if ack_listeners is not None:
-            r.register(_AckListenerGauges(ack_listeners))
-        self._handlers: dict[str, Callable[[Mapping[str, Any]], object]] = {
-            "poll_completed": self._poll_completed,
-            "poll_failed": self._poll_failed,
-            "source_failed": self._source_failed,
-            "alert_created": self._alert_created,
-            "alert_muted": self._alert_muted,
-            "alert_delivered": self._alert_delivered,
-            "delivery_failed": lambda e: self._delivery(e, "retry"),
-            "alert_dead_lettered": lambda e: self._delivery(e, "dead"),
-            "delivery_lease_lost": lambda e: self._delivery(e, "lease_lost"),
-            "alert_acknowledged": self._alert_acknowledged,
-            "alert_escalated": lambda e: self.escalations.inc(),
-        }
-
-    # -- log events ---------------------------------------------------------------------------------------
-
-    def observe(self, event: Mapping[str, Any]) -> None:
-        """Count one log event; unknown or malformed events are ignored, and this never raises."""
-        try:
-            name = event.get("event")
-            if not isinstance(name, str):
-                return
-            level = event.get("level")
-            if isinstance(level, str) and level in WARNING_LEVELS:
-                self.log_events.labels(level=level, event=_label(name)).inc()
-            handler = self._handlers.get(name)
-            if handler is not None:
-                handler(event)
-        except Exception:  # a metric must never break logging, whatever the event holds
-            pass
-
-    def processor(self, _logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-        """structlog processor: observe the event, pass it on unchanged."""
-        self.observe(event)
-        return event
-
-    def _poll_completed(self, e: Mapping[str, Any]) -> None:
-        source = _text(e, "source_id")
-        posts, new = _count(e, "posts"), _count(e, "new_posts")
-        if source is None:
-            return
-        self.polls.labels(source=source, outcome="ok").inc()
-        if posts:
-            self.posts_fetched.labels(source=source).inc(posts)
-        if new:
-            self.posts.labels(source=source).inc(new)
-
-    def _poll_failed(self, e: Mapping[str, Any]) -> None:
-        self._poll_failed_seen = True
-        self._poll_error(e)
-
-    def _source_failed(self, e: Mapping[str, Any]) -> None:
-        # source_failed is logged only on the first failure of a streak; once the daemon emits poll_failed
-        # (every failed poll) that event is the one counted, and this becomes a state-change notice only.
-        if not self._poll_failed_seen:
-            self._poll_error(e)
-
-    def _poll_error(self, e: Mapping[str, Any]) -> None:
-        source = _text(e, "source_id")
-        if source is not None:
-            self.polls.labels(source=source, outcome="error").inc()
-
-    def _alert_created(self, e: Mapping[str, Any]) -> None:
-        brand = _text(e, "brand")
-        if brand is not None:
-            self.mentions.labels(brand=brand, severity=_text(e, "severity") or "unknown",
-                                 category=_text(e, "category") or "unknown").inc()
-
-    def _alert_muted(self, e: Mapping[str, Any]) -> None:
-        brand = _text(e, "brand")
-        if brand is not None:
-            self.muted.labels(brand=brand).inc()
-
-    def _alert_delivered(self, e: Mapping[str, Any]) -> None:
-        notifier = self._delivery(e, "sent")
-        if notifier is None:
-            return
-        if (queued := _seconds(e, "latency_s")) is not None:
-            self.queue_to_sent.labels(notifier=notifier).observe(queued)
-        if (age := _seconds(e, "post_age_s")) is not None:
-            self.post_to_alert.observe(age)
-
-    def _delivery(self, e: Mapping[str, Any], outcome: str) -> str | None:
-        notifier = _text(e, "notifier_id")
-        if notifier is not None:
-            self.deliveries.labels(notifier=notifier, outcome=outcome).inc()
-        return notifier
-
-    def _alert_acknowledged(self, e: Mapping[str, Any]) -> None:
-        if (seconds := _seconds(e, "seconds_to_ack")) is not None:
-            self.alert_to_ack.labels(severity=_text(e, "severity") or "unknown").observe(seconds)
+            self.registry.register(_AckListenerGauges(ack_listeners))
 
     # -- scraping -----------------------------------------------------------------------------------------
 
@@ -247,32 +134,20 @@ class Metrics:
         return encoder(self.registry), content_type
 
 
-def _text(e: Mapping[str, Any], key: str) -> str | None:
-    value = e.get(key)
-    return _label(value) if isinstance(value, str) and value else None
-
-
-def _label(value: str) -> str:
-    return value[:LABEL_MAX]
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _count(e: Mapping[str, Any], key: str) -> int:
-    value = e.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _seconds(e: Mapping[str, Any], key: str) -> float | None:
-    value: Any = e.get(key)
-    return max(0.0, float(value)) if _is_number(value) else None  # clock skew must not go negative
+def count_warnings(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: count warning-or-worse events by level and name; pass the event on unchanged."""
+    name = event.get("event")
+    if method in WARNING_LEVELS and isinstance(name, str):
+        counters.log_event(method, name)
+    return event
 
 
 def drop_below(level: str) -> Callable[[Any, str, dict[str, Any]], dict[str, Any]]:
-    """structlog processor that drops events under `level`, placed after `Metrics.processor`, so metrics see
-    info events even when the log shows only warnings."""
+    """structlog processor that drops events under `level`."""
     threshold = LEVELS.get(level.lower(), 20)
 
     def processor(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import structlog
 
 from ..models import Alert, AuthorHistory, Post, Send
 from ..routing.incidents import Incident, Report, report_words
+from ..runtime import counters
 from ..sources.base import SourceState
 
 T = TypeVar("T")
@@ -381,6 +382,7 @@ class Store:
                                  " thread=(SELECT thread FROM alert WHERE id=? AND thread IS NOT NULL))"
                                  " RETURNING id, created_at, severity", (now, by, alert_id, alert_id)).fetchall()
         for row in acked:
+            counters.acknowledged(row[2], now - row[1])
             log.info("alert_acknowledged", alert_id=row[0], by=by, severity=row[2],
                      seconds_to_ack=round(now - row[1], 1))
         return bool(acked)

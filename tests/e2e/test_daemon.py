@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -102,6 +103,9 @@ def test_a_new_post_reaches_the_webhook_within_10s_exactly_once(tmp_path, feed):
         metrics = httpx.get(f"http://127.0.0.1:{daemon.metrics_port}/metrics").text
         assert 'brand_monitor_polls_total{outcome="ok",source="forum"}' in metrics
         assert 'brand_monitor_deliveries_total{notifier="hook",outcome="sent"} 1.0' in metrics
+        assert 'brand_monitor_posts_total{source="forum"} 2.0' in metrics  # the weather post, then Acme's
+        assert re.search(r'brand_monitor_mentions_total\{brand="Acme",category="\w+",severity="\w+"\} 1\.0', metrics)
+        assert 'brand_monitor_post_to_alert_seconds_count 1.0' in metrics
         assert httpx.get(f"http://127.0.0.1:{daemon.metrics_port}/healthz").status_code == 200
     finally:
         assert daemon.stop() == 0

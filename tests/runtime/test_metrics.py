@@ -7,8 +7,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import CapturingLogger
 
 from monitor.models import Send
+from monitor.runtime import counters
 from monitor.runtime import metrics as metrics_module
-from monitor.runtime.metrics import Metrics, drop_below, serve, store_gauges
+from monitor.runtime.metrics import Metrics, count_warnings, drop_below, serve, store_gauges
 from monitor.sources.base import SourceState
 from tests.factories import NOW, make_alert, make_post
 
@@ -43,41 +44,36 @@ def value(body: str, name: str, **labels: str) -> float | None:
     return samples(body).get((name, frozenset(labels.items())))
 
 
-async def test_events_become_series(listen):
-    m = Metrics()
-    for event in [
-        {"event": "poll_completed", "source_id": "hn", "posts": 30, "new_posts": 4, "alerts": 1, "queued": 2},
-        {"event": "poll_completed", "source_id": "hn", "posts": 30, "new_posts": 0, "alerts": 0, "queued": 0},
-        {"event": "poll_failed", "source_id": "rss", "error": "HTTP 503"},
-        {"event": "alert_created", "brand": "Acme", "severity": "high", "category": "outage"},
-        {"event": "alert_delivered", "notifier_id": "slack", "alert_id": "a1", "latency_s": 0.4, "post_age_s": 95.0},
-        {"event": "delivery_failed", "notifier_id": "slack", "alert_id": "a2", "level": "warning"},
-        {"event": "alert_dead_lettered", "notifier_id": "mail", "alert_id": "a3", "level": "error"},
-        {"event": "alert_acknowledged", "alert_id": "a1", "seconds_to_ack": 1200, "severity": "high"},
-        {"event": "alert_escalated", "alert_id": "a4", "round": 1},
-    ]:
-        m.observe(event)
-    client = await listen(m)
+async def test_counted_events_become_series(listen):
+    before = _sample("brand_monitor_escalations_total") or 0
+    counters.poll("m-hn", True, fetched=30, new=4)
+    counters.poll("m-hn", True, fetched=30, new=0)
+    counters.poll("m-rss", False)
+    counters.alert_created("m-Acme", "m-high", "outage")
+    counters.delivery("m-slack", "sent", queued_s=0.4, post_age_s=95.0)
+    counters.delivery("m-slack", "retry")
+    counters.delivery("m-mail", "dead")
+    counters.acknowledged("m-high", 1200)
+    counters.escalated()
+    client = await listen(Metrics())
     response = await client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     body = response.text
-    assert value(body, "brand_monitor_polls_total", source="hn", outcome="ok") == 2
-    assert value(body, "brand_monitor_polls_total", source="rss", outcome="error") == 1
-    assert value(body, "brand_monitor_posts_total", source="hn") == 4
-    assert value(body, "brand_monitor_posts_fetched_total", source="hn") == 60
-    assert value(body, "brand_monitor_mentions_total", brand="Acme", severity="high", category="outage") == 1
-    assert value(body, "brand_monitor_deliveries_total", notifier="slack", outcome="sent") == 1
-    assert value(body, "brand_monitor_deliveries_total", notifier="slack", outcome="retry") == 1
-    assert value(body, "brand_monitor_deliveries_total", notifier="mail", outcome="dead") == 1
-    assert value(body, "brand_monitor_post_to_alert_seconds_bucket", le="60.0") == 0
-    assert value(body, "brand_monitor_post_to_alert_seconds_bucket", le="120.0") == 1
-    assert value(body, "brand_monitor_post_to_alert_seconds_bucket", le="3600.0") == 1
-    assert value(body, "brand_monitor_queue_to_sent_seconds_sum", notifier="slack") == pytest.approx(0.4)
-    assert value(body, "brand_monitor_alert_to_ack_seconds_bucket", severity="high", le="900.0") == 0
-    assert value(body, "brand_monitor_alert_to_ack_seconds_bucket", severity="high", le="1800.0") == 1
-    assert value(body, "brand_monitor_escalations_total") == 1
-    assert value(body, "brand_monitor_log_events_total", level="error", event="alert_dead_lettered") == 1
+    assert value(body, "brand_monitor_polls_total", source="m-hn", outcome="ok") == 2
+    assert value(body, "brand_monitor_polls_total", source="m-rss", outcome="error") == 1
+    assert value(body, "brand_monitor_posts_total", source="m-hn") == 4
+    assert value(body, "brand_monitor_posts_fetched_total", source="m-hn") == 60
+    assert value(body, "brand_monitor_mentions_total", brand="m-Acme", severity="m-high", category="outage") == 1
+    assert value(body, "brand_monitor_deliveries_total", notifier="m-slack", outcome="sent") == 1
+    assert value(body, "brand_monitor_deliveries_total", notifier="m-slack", outcome="retry") == 1
+    assert value(body, "brand_monitor_deliveries_total", notifier="m-mail", outcome="dead") == 1
+    assert value(body, "brand_monitor_queue_to_sent_seconds_sum", notifier="m-slack") == pytest.approx(0.4)
+    assert value(body, "brand_monitor_queue_to_sent_seconds_bucket", notifier="m-slack", le="0.25") == 0
+    assert value(body, "brand_monitor_queue_to_sent_seconds_bucket", notifier="m-slack", le="0.5") == 1
+    assert value(body, "brand_monitor_alert_to_ack_seconds_bucket", severity="m-high", le="900.0") == 0
+    assert value(body, "brand_monitor_alert_to_ack_seconds_bucket", severity="m-high", le="1800.0") == 1
+    assert value(body, "brand_monitor_escalations_total") == before + 1
     assert "_created" not in body
 
 
@@ -88,51 +84,16 @@ async def test_openmetrics_is_negotiated(listen):
     assert response.text.rstrip().endswith("# EOF")
 
 
-def test_source_failed_counts_until_poll_failed_is_emitted():
-    m = Metrics()
-    m.observe({"event": "source_failed", "source_id": "rss"})  # a daemon that logs only the first failure
-    m.observe({"event": "poll_failed", "source_id": "rss"})
-    m.observe({"event": "source_failed", "source_id": "rss"})  # now a state-change notice only
-    m.observe({"event": "poll_failed", "source_id": "rss"})
-    assert m.registry.get_sample_value("brand_monitor_polls_total", {"source": "rss", "outcome": "error"}) == 3
-
-
-@pytest.mark.parametrize("event", [
-    None, 42, "poll_completed", [], {}, {"event": 7}, {"event": "poll_completed"},
-    {"event": "poll_completed", "source_id": 5, "posts": 3},
-    {"event": "poll_completed", "source_id": "", "posts": 3},
-    {"event": "alert_delivered", "notifier_id": None, "latency_s": 1.0},
-    {"event": "alert_acknowledged", "seconds_to_ack": "soon"},
-    {"event": "alert_acknowledged", "seconds_to_ack": float("nan")},
-    {"event": "alert_acknowledged", "seconds_to_ack": True},
-    {"event": "alert_created", "brand": ["Acme"]},
-    {"event": "source_failed", "level": 3},
-])
-def test_observe_ignores_malformed_events(event):
-    m = Metrics()
-    m.observe(event)
-    counted = [s for f in m.registry.collect() for s in f.samples
-               if s.value and not s.name.endswith("gauges_up")]
-    assert counted == []
-
-
-def test_observe_survives_hostile_mappings():
-    class Exploding(dict):
-        def get(self, *_):
-            raise RuntimeError("boom")
-    m = Metrics()
-    m.observe(Exploding(event="poll_completed"))  # must not raise
-    m.observe({"event": "poll_completed", "source_id": "hn", "posts": -3, "new_posts": 1.5})
-    assert m.registry.get_sample_value("brand_monitor_polls_total", {"source": "hn", "outcome": "ok"}) == 1
-    assert m.registry.get_sample_value("brand_monitor_posts_fetched_total", {"source": "hn"}) is None
-
-
 def test_negative_durations_are_clamped_and_labels_capped():
-    m = Metrics()
-    m.observe({"event": "alert_delivered", "notifier_id": "x" * 500, "latency_s": -2.0, "post_age_s": -1})
-    assert m.registry.get_sample_value("brand_monitor_post_to_alert_seconds_sum") == 0
-    assert m.registry.get_sample_value("brand_monitor_deliveries_total",
-                                       {"notifier": "x" * 64, "outcome": "sent"}) == 1
+    before = _sample("brand_monitor_post_to_alert_seconds_sum") or 0
+    counters.delivery("x" * 500, "sent", queued_s=-2.0, post_age_s=float("nan"))
+    assert _sample("brand_monitor_post_to_alert_seconds_sum") == before
+    assert _sample("brand_monitor_queue_to_sent_seconds_sum", notifier="x" * 64) == 0
+    assert _sample("brand_monitor_deliveries_total", notifier="x" * 64, outcome="sent") == 1
+
+
+def _sample(name: str, **labels: str) -> float | None:
+    return counters.REGISTRY.get_sample_value(name, labels)
 
 
 async def test_gauges_are_read_on_every_scrape(listen):
@@ -246,16 +207,15 @@ async def test_garbage_requests_do_not_crash_the_server(listen, monkeypatch):
     assert (await client.get("/healthz")).status_code == 200
 
 
-def test_processor_sees_events_the_log_level_drops():
-    m = Metrics()
+def test_warnings_are_counted_by_event_name_even_below_the_log_level():
     out = CapturingLogger()
     logger = structlog.wrap_logger(out, processors=[
-        structlog.processors.add_log_level, m.processor, drop_below("warning"),
+        structlog.processors.add_log_level, count_warnings, drop_below("error"),
         structlog.processors.JSONRenderer()])
-    logger.info("poll_completed", source_id="hn", posts=3, new_posts=3, alerts=0, queued=0)
+    before = _sample("brand_monitor_log_events_total", level="warning", event="source_failed") or 0
+    logger.info("poll_completed", source_id="hn")
     logger.warning("source_failed", source_id="rss", error="boom")
-    assert [c.method_name for c in out.calls] == ["warning"]
-    assert m.registry.get_sample_value("brand_monitor_posts_total", {"source": "hn"}) == 3
-    assert m.registry.get_sample_value("brand_monitor_log_events_total",
-                                       {"level": "warning", "event": "source_failed"}) == 1
-
+    logger.error("alert_dead_lettered", notifier_id="mail")
+    assert [c.method_name for c in out.calls] == ["error"]
+    assert _sample("brand_monitor_log_events_total", level="warning", event="source_failed") == before + 1
+    assert _sample("brand_monitor_log_events_total", level="info", event="poll_completed") is None
