@@ -27,7 +27,7 @@ from .registry import PluginContext
 from .routing.escalation import escalate_due
 from .runtime import systemd
 from .runtime.acklinks import AckLinks
-from .runtime.metrics import Metrics, serve, store_gauges
+from .runtime.metrics import Listener, Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
 from .store import Store
@@ -100,7 +100,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.acks = AckPoller(build_ack_listeners(settings, self.http, self.store), ACK_TICK, self.store)
         self.metrics = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
-        self._metrics_server: asyncio.Server | None = None
+        self._metrics_server: Listener | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()
         self._polls: set[asyncio.Task] = set()
@@ -157,8 +157,7 @@ class Daemon:
                 await asyncio.wait(unfinished)
         await self.worker.stop()
         if self._metrics_server is not None:
-            self._metrics_server.close()
-            await self._metrics_server.wait_closed()
+            await self._metrics_server.close()
         await self.http.aclose()
         self.store.close()
         log.info("daemon_stopped")

@@ -14,9 +14,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, unquote
 
 import structlog
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
@@ -179,87 +179,70 @@ def store_gauges(store: Any, clock: Callable[[], float] = time.time) -> Callable
 
 # -- HTTP ---------------------------------------------------------------------------------------------------
 
-MAX_REQUEST = 8192
-READ_TIMEOUT = 5.0
 HEALTH_TIMEOUT = 5.0
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Listener:
+    """The running HTTP listener; `close()` stops it."""
+
+    def __init__(self, runner: web.AppRunner):
+        self._runner = runner
+
+    @property
+    def port(self) -> int:
+        return self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
 
 
 async def serve(metrics: Metrics, host: str = "127.0.0.1", port: int = 9464,
-                health: HealthCheck | None = None, ack_links: AckLinks | None = None) -> asyncio.Server:
-    """Start the listener for GET /metrics, GET /healthz and (with ack_links) /ack/<alert id>?t=<token>;
-    close the returned server to stop it."""
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await _handle(reader, writer, metrics, health, ack_links)
-        except Exception:
-            pass  # a broken client connection is its own problem
-        finally:
-            writer.close()
-            try:
-                await writer.wait_closed()
-            except Exception:
-                pass
+                health: HealthCheck | None = None, ack_links: AckLinks | None = None) -> Listener:
+    """Start the listener (aiohttp) for GET /metrics, GET /healthz and, with ack_links, /ack/<alert id>?t=<token>
+    (GET shows a button, since link scanners only look; POST acknowledges)."""
+    app = web.Application(client_max_size=64 * 1024)
 
-    server = await asyncio.start_server(handle, host, port, limit=MAX_REQUEST)
-    log.info("metrics_listening", address=f"{host}:{server.sockets[0].getsockname()[1]}")
-    return server
+    async def scrape(request: web.Request) -> web.Response:
+        body, content_type = await metrics.render(request.headers.get("Accept", ""))
+        return web.Response(body=body, headers={"Content-Type": content_type, **NO_STORE})
 
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = await _healthy(health)
+        return web.Response(status=200 if ok else 503, text="ok\n" if ok else "unhealthy\n", headers=NO_STORE)
 
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, metrics: Metrics,
-                  health: HealthCheck | None, ack_links: AckLinks | None = None) -> None:
+    app.router.add_get("/metrics", scrape)
+    app.router.add_get("/healthz", healthz)
+    if ack_links is not None:
+        app.router.add_route("*", "/ack/{alert_id}", _ack_handler(ack_links))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
     try:
-        async with asyncio.timeout(READ_TIMEOUT):
-            head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-        return await _respond(writer, 400, b"bad request\n")
-    request = _parse(head)
-    if request is None:
-        return await _respond(writer, 400, b"bad request\n")
-    method, path, headers = request
-    if ack_links is not None and path.startswith("/ack/"):
-        return await _ack(writer, method, path, headers.get(":query", ""), ack_links)
-    if path not in ("/metrics", "/healthz"):
-        return await _respond(writer, 404, b"not found\n", head_only=method == "HEAD")
-    if method not in ("GET", "HEAD"):
-        return await _respond(writer, 405, b"method not allowed\n", extra={"Allow": "GET, HEAD"})
-    if path == "/metrics":
-        body, content_type = await metrics.render(headers.get("accept", ""))
-        return await _respond(writer, 200, body, content_type, head_only=method == "HEAD")
-    ok = await _healthy(health)
-    await _respond(writer, 200 if ok else 503, b"ok\n" if ok else b"unhealthy\n", head_only=method == "HEAD")
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    listener = Listener(runner)
+    log.info("metrics_listening", address=f"{host}:{listener.port}")
+    return listener
 
 
-def _parse(head: bytes) -> tuple[str, str, dict[str, str]] | None:
-    try:
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, version = lines[0].split(" ")
-    except ValueError:
-        return None
-    if not version.startswith("HTTP/1.") or not method.isalpha():
-        return None
-    headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    path, _, query = target.partition("?")
-    headers[":query"] = query
-    return method.upper(), path, headers
+def _ack_handler(ack_links: AckLinks):
+    async def ack(request: web.Request) -> web.Response:
+        alert_id, token = request.match_info["alert_id"], request.query.get("t", "")
+        if not ack_links.valid(alert_id, token):
+            return web.Response(status=404, text="not found\n", headers=NO_STORE)
+        if request.method in ("GET", "HEAD"):
+            return _html(confirm_page(alert_id, token))
+        if request.method != "POST":
+            return web.Response(status=405, text="method not allowed\n", headers={"Allow": "GET, HEAD, POST"})
+        return _html(done_page(await ack_links.acknowledge(alert_id)))
+    return ack
 
 
-async def _ack(writer: asyncio.StreamWriter, method: str, path: str, query: str, ack_links: AckLinks) -> None:
-    """GET shows a button (link scanners only look), POST acknowledges; a bad token is a 404."""
-    alert_id = unquote(path.removeprefix("/ack/"))
-    token = parse_qs(query).get("t", [""])[0]
-    if not alert_id or not ack_links.valid(alert_id, token):
-        return await _respond(writer, 404, b"not found\n")
-    html_type = "text/html; charset=utf-8"
-    if method in ("GET", "HEAD"):
-        return await _respond(writer, 200, confirm_page(alert_id, token), html_type, head_only=method == "HEAD")
-    if method != "POST":
-        return await _respond(writer, 405, b"method not allowed\n", extra={"Allow": "GET, HEAD, POST"})
-    return await _respond(writer, 200, done_page(await ack_links.acknowledge(alert_id)), html_type)
+def _html(body: bytes) -> web.Response:
+    return web.Response(body=body, headers={"Content-Type": "text/html; charset=utf-8", **NO_STORE})
 
 
 async def _healthy(health: HealthCheck | None) -> bool:
@@ -270,13 +253,3 @@ async def _healthy(health: HealthCheck | None) -> bool:
             return bool(await health())
     except Exception:
         return False
-
-
-async def _respond(writer: asyncio.StreamWriter, status: int, body: bytes,
-                   content_type: str = "text/plain; charset=utf-8", head_only: bool = False,
-                   extra: Mapping[str, str] | None = None) -> None:
-    headers = {"Content-Type": content_type, "Content-Length": str(len(body)), "Connection": "close",
-               "Cache-Control": "no-store", **(extra or {})}
-    head = f"HTTP/1.1 {status} {REASONS[status]}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    writer.write(head.encode("latin-1") + b"\r\n" + (b"" if head_only else body))
-    await writer.drain()

@@ -18,8 +18,7 @@ async def test_link_shows_a_button_and_the_post_acknowledges(store):
     store.ingest(SourceState("feed"), [make_post(1)], [(alert, {"mail": Send()})], 1000.0)
     links = AckLinks("s3cret", "https://monitor.example.com", store)
     server = await serve(Metrics(no_gauges), "127.0.0.1", 0, ack_links=links)
-    port = server.sockets[0].getsockname()[1]
-    local = links.url_for(alert.id).replace("https://monitor.example.com", f"http://127.0.0.1:{port}")
+    local = links.url_for(alert.id).replace("https://monitor.example.com", f"http://127.0.0.1:{server.port}")
     try:
         async with httpx.AsyncClient() as client:
             page = await client.get(local)                       # what a mail scanner does
@@ -32,8 +31,7 @@ async def test_link_shows_a_button_and_the_post_acknowledges(store):
             forged = await client.post(local.replace("?t=", "?t=0"))
             assert forged.status_code == 404
     finally:
-        server.close()
-        await server.wait_closed()
+        await server.close()
     assert store.open_alerts(0)["open"] == 0
 
 

@@ -1,4 +1,5 @@
 import asyncio
+import re
 
 import httpx
 import pytest
@@ -8,7 +9,6 @@ from structlog.testing import CapturingLogger
 
 from monitor.models import Send
 from monitor.runtime import counters
-from monitor.runtime import metrics as metrics_module
 from monitor.runtime.metrics import Metrics, count_warnings, drop_below, serve, store_gauges
 from monitor.sources.base import SourceState
 from tests.factories import NOW, make_alert, make_post
@@ -22,8 +22,7 @@ async def listen():
     async def start(metrics: Metrics, health=None) -> httpx.AsyncClient:
         server = await serve(metrics, port=0, health=health)
         servers.append(server)
-        port = server.sockets[0].getsockname()[1]
-        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5)
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=5)
         clients.append(client)
         return client
 
@@ -31,8 +30,7 @@ async def listen():
     for client in clients:
         await client.aclose()
     for server in servers:
-        server.close()
-        await server.wait_closed()
+        await server.close()
 
 
 def samples(body: str) -> dict[tuple[str, frozenset], float]:
@@ -177,7 +175,7 @@ async def test_unknown_paths_and_methods(listen):
     assert (await client.get("/metrics/extra")).status_code == 404
     response = await client.post("/metrics", content=b"x")
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET, HEAD"
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD"}
     assert (await client.delete("/healthz")).status_code == 405
     head = await client.head("/metrics")
     assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
@@ -193,18 +191,19 @@ async def raw(port: int, data: bytes) -> bytes:
         writer.close()
 
 
-async def test_garbage_requests_do_not_crash_the_server(listen, monkeypatch):
-    monkeypatch.setattr(metrics_module, "READ_TIMEOUT", 0.1)
+async def test_garbage_requests_do_not_crash_the_server(listen):
     client = await listen(Metrics())
     port = client.base_url.port
-    assert (await raw(port, b"\x00\xff\xfe garbage\r\n\r\n")).startswith(b"HTTP/1.1 400 ")
-    assert (await raw(port, b"GET /metrics SPDY/9\r\n\r\n")).startswith(b"HTTP/1.1 400 ")
+    assert re.match(rb"HTTP/1\.[01] 400 ", await raw(port, b"\x00\xff\xfe garbage\r\n\r\n"))
+    assert re.match(rb"HTTP/1\.[01] 400 ", await raw(port, b"GET /metrics SPDY/9\r\n\r\n"))
     huge = b"GET /metrics HTTP/1.1\r\nX-Pad: " + b"a" * 20000 + b"\r\n\r\n"
-    assert (await raw(port, huge)).startswith(b"HTTP/1.1 400 ")
-    assert (await raw(port, b"GET /metrics HTTP/1.1\r\n")).startswith(b"HTTP/1.1 400 ")  # never finishes
+    assert re.match(rb"HTTP/1\.[01] 4(00|31) ", await raw(port, huge))
+    _, stalled = await asyncio.open_connection("127.0.0.1", port)
+    stalled.write(b"GET /metrics HTTP/1.1\r\n")  # never finishes its request
     _, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.close()  # hang up without a word
-    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/healthz")).status_code == 200  # neither holds up anyone else
+    stalled.close()
 
 
 def test_warnings_are_counted_by_event_name_even_below_the_log_level():
