@@ -1,8 +1,14 @@
-"""The one shared httpx client, and the mapping from HTTP responses to our error kinds."""
+"""The one shared httpx client, and the mapping from HTTP responses to our error kinds.
+
+Nothing a server sends may take the daemon down: bodies are decoded in bounded steps with the cap counted on
+decoded bytes (a 3 KB double-gzip bomb must not become 2 GB).
+"""
 from __future__ import annotations
 
 import asyncio
 import re
+import zlib
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -15,6 +21,11 @@ from .errors import AuthFailedError, PermanentError, RateLimitedError, Transient
 USER_AGENT = f"brand-monitor/{__version__} (+https://github.com/brand-monitor/brand-monitor)"
 MAX_RETRY_AFTER = 24 * 3600.0
 
+ACCEPT_ENCODING = "gzip, deflate"  # only what _read_capped decodes in bounded steps
+MAX_CODINGS = 2                    # "gzip, gzip" is legal; deeper stacks are only ever bombs
+DECODE_STEP = 64 * 1024            # most bytes one layer of decoding produces at a time
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
 
 def make_client(timeout: float = 20.0, per_host: int = 4) -> httpx.AsyncClient:
     """The shared client: one connection pool, at most `per_host` requests in flight to any one host."""
@@ -22,7 +33,7 @@ def make_client(timeout: float = 20.0, per_host: int = 4) -> httpx.AsyncClient:
                                                                         max_keepalive_connections=40))
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         follow_redirects=True,
         transport=_PerHostLimit(transport, per_host),
     )
@@ -73,8 +84,8 @@ class _ReleasingStream(httpx.AsyncByteStream):
 
 async def send_capped(client: httpx.AsyncClient, method: str, url: str, *, max_bytes: int, timeout: float,
                       **kwargs: Any) -> tuple[httpx.Response, bytes]:
-    """Send a request and read at most `max_bytes` of the body, whatever the status (some APIs explain their
-    errors in it), all within `timeout` seconds (httpx alone would allow `timeout` per read, so a server
+    """Send a request and read at most `max_bytes` of the decoded body, whatever the status (some APIs explain
+    their errors in it), all within `timeout` seconds (httpx alone would allow `timeout` per read, so a server
     trickling bytes could hold on forever). Network trouble -> TransientError; too big -> PermanentError."""
     what = redact(url)
     try:
@@ -101,13 +112,70 @@ async def _read_capped(response: httpx.Response, max_bytes: int, what: str) -> b
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise PermanentError(f"{what}: response of {int(declared)} bytes exceeds the {max_bytes}-byte cap")
-    chunks, size = [], 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
+    encoding = response.headers.get("Content-Encoding", "")
+    layers = _layers(encoding, what)
+    encoding = encoding[:100]
+    chunks, received, size = [], 0, 0
+    async for raw in response.aiter_raw():
+        received += len(raw)
+        if received > max_bytes:
             raise PermanentError(f"{what}: response exceeds the {max_bytes}-byte cap")
-        chunks.append(chunk)
+        try:
+            for piece in _decode(layers, raw):
+                size += len(piece)
+                if size > max_bytes:
+                    raise PermanentError(f"{what}: decoded body exceeds the {max_bytes}-byte cap "
+                                         f"(Content-Encoding: {encoding})")
+                chunks.append(piece)
+                await asyncio.sleep(0)  # between steps of a bomb, the other sources get their turn
+        except zlib.error as exc:
+            raise TransientError(f"{what}: body does not decode as Content-Encoding {encoding}: {exc}") from None
     return b"".join(chunks)
+
+
+def _layers(encoding: str, what: str) -> list[_Inflater]:
+    """Decoders for a Content-Encoding header, outermost first (the last coding listed was applied last)."""
+    codings = [c for c in (part.strip().lower() for part in encoding.split(",")) if c not in ("", "identity")]
+    if any(c not in _WBITS for c in codings):
+        raise PermanentError(f"{what}: unsupported Content-Encoding: {encoding[:100]} (gzip and deflate are)")
+    if len(codings) > MAX_CODINGS:
+        raise PermanentError(f"{what}: Content-Encoding stacks {len(codings)} codings, more than {MAX_CODINGS}: "
+                             f"{encoding[:100]}")
+    return [_Inflater(coding) for coding in reversed(codings)]
+
+
+def _decode(layers: list[_Inflater], data: bytes) -> Iterator[bytes]:
+    """`data` through every layer, no layer producing more than DECODE_STEP bytes at a time."""
+    if not layers:
+        if data:
+            yield data
+        return
+    for piece in layers[0].steps(data):
+        yield from _decode(layers[1:], piece)
+
+
+class _Inflater:
+    """One layer of gzip or deflate, undone DECODE_STEP output bytes at a time."""
+
+    def __init__(self, coding: str):
+        self._coding = coding
+        self._zlib = zlib.decompressobj(_WBITS[coding])
+        self._started = False
+
+    def steps(self, data: bytes) -> Iterator[bytes]:
+        while True:
+            try:
+                out = self._zlib.decompress(data, DECODE_STEP)
+            except zlib.error:
+                if self._started or self._coding != "deflate":
+                    raise
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)  # some servers send deflate without its header
+                out = self._zlib.decompress(data, DECODE_STEP)
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            yield out
+            if not data and len(out) < DECODE_STEP:  # a full step may leave output pending without input
+                return
 
 
 def raise_for_status(response: httpx.Response, what: str) -> None:
