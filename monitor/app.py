@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -19,7 +18,7 @@ from .acks import AckPoller, ack_listeners
 from .classify import Triage, load_triage_model
 from .delivery.worker import DeliveryWorker, Destination
 from .errors import ConfigError
-from .http import make_client
+from .http import Client, make_client
 from .matching import Matcher
 from .pipeline import Pipeline
 from .polling import Poller, PollReport
@@ -57,14 +56,18 @@ def build_pipeline(settings: Settings) -> Pipeline:
                     settings.triage.replies, source_about, own, {b.name: b.reply_language for b in settings.brands})
 
 
-def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:
-    ctx = PluginContext(http=http, brands=tuple(settings.brands))
+def build_components(settings: Settings, http: Client) -> Components:
+    """Sources reach public addresses and the kind of private one their URL names; the operator's own
+    destinations, and sources with `allow_private_network`, reach private networks too."""
+    public = PluginContext(http=http, brands=tuple(settings.brands))
+    private = PluginContext(http=http.with_private_network(), brands=public.brands)
     sources = {}
     for source_id, cfg in settings.sources.items():
         if cfg.enabled:
             plugin = registry.SOURCES[cfg.type]
-            sources[source_id] = (plugin.factory(source_id, cfg, ctx), cfg)
-    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, ctx), cfg)
+            sources[source_id] = (plugin.factory(source_id, cfg, private if cfg.allow_private_network else public),
+                                  cfg)
+    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, private), cfg)
                     for nid, cfg in settings.notifiers.items()}
     return Components(settings, build_pipeline(settings), sources, destinations)
 
@@ -81,7 +84,7 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        self.acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
+        self.acks = AckPoller(ack_listeners(settings, self.http.with_private_network(), self.store), self.store)
         self.metrics = Metrics(store_gauges(self.store))
         if settings.metrics.enabled:
             setup_logging(settings.log.level, settings.log.format, self.metrics)
@@ -157,7 +160,7 @@ class Daemon:
             if settings.store.resolved_path() != self.store.path:
                 raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
             components = build_components(settings, self.http)
-            acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
+            acks = AckPoller(ack_listeners(settings, self.http.with_private_network(), self.store), self.store)
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)
         else:
