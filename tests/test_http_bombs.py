@@ -7,8 +7,11 @@ from __future__ import annotations
 import pytest
 from pytest_httpserver import HTTPServer
 
+from monitor.app import build_components
 from monitor.errors import PermanentError
 from monitor.http import get_capped, make_client
+from monitor.polling import Poller
+from monitor.settings import parse_settings
 from monitor.sources.base import SourceState
 from monitor.sources.rss import FeedSource
 from tests.servers.bombs import MIB, bomb, compress
@@ -48,11 +51,18 @@ async def test_bomb_stops_at_the_decoded_cap(server, client, encoding, size):
     assert str(info.value) == f"{url}: decoded body exceeds the {CAP}-byte cap (Content-Encoding: {encoding})"
 
 
-async def test_feed_source_names_the_bomb(server, client):
+async def test_the_source_is_marked_with_the_reason(server, client, store):
     url = serve(server, "/feed-bomb.xml", bomb("gzip, gzip", 128 * MIB), "gzip, gzip")
-    source = FeedSource("status", url, client, timeout=10, max_bytes=CAP)
-    with pytest.raises(PermanentError, match=r"decoded body exceeds the 1000000-byte cap \(Content-Encoding: gzip"):
-        await source.fetch(SourceState("status"))
+    settings = parse_settings(f"""
+brands: [{{name: Acme}}]
+notifiers: {{team: {{type: webhook, url: "http://127.0.0.1:9/hook"}}}}
+routes: [{{name: all, notify: [team]}}]
+sources: {{status: {{type: rss, url: '{url}', max_bytes: {CAP}}}}}
+""")
+    components = build_components(settings, client)
+    report = await Poller(store, components.pipeline, settings.polling).poll("status", *components.sources["status"])
+    reason = f"{url}: decoded body exceeds the {CAP}-byte cap (Content-Encoding: gzip, gzip)"
+    assert not report.ok and store.load_source_state("status").last_error == reason
 
 
 @pytest.mark.parametrize("encoding, message", [
