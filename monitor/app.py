@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -19,7 +18,7 @@ from .acks import AckListener, AckPoller, PublicReplyListener
 from .classify import Triage, load_triage_model
 from .delivery.worker import DeliveryWorker, Destination
 from .errors import ConfigError
-from .http import make_client
+from .http import Client, make_client
 from .matching import Matcher
 from .pipeline import Pipeline
 from .polling import Poller, PollReport
@@ -56,19 +55,23 @@ def build_pipeline(settings: Settings) -> Pipeline:
                     settings.triage.replies, source_about, own, {b.name: b.reply_language for b in settings.brands})
 
 
-def build_components(settings: Settings, http: httpx.AsyncClient) -> Components:
-    ctx = PluginContext(http=http, brands=tuple(settings.brands))
+def build_components(settings: Settings, http: Client) -> Components:
+    """Sources reach public addresses and the kind of private one their URL names; the operator's own
+    destinations, and sources with `allow_private_network`, reach private networks too."""
+    public = PluginContext(http=http, brands=tuple(settings.brands))
+    private = PluginContext(http=http.with_private_network(), brands=public.brands)
     sources = {}
     for source_id, cfg in settings.sources.items():
         if cfg.enabled:
             plugin = registry.SOURCES[cfg.type]
-            sources[source_id] = (plugin.factory(source_id, cfg, ctx), cfg)
-    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, ctx), cfg)
+            sources[source_id] = (plugin.factory(source_id, cfg, private if cfg.allow_private_network else public),
+                                  cfg)
+    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, private), cfg)
                     for nid, cfg in settings.notifiers.items()}
     return Components(settings, build_pipeline(settings), sources, destinations)
 
 
-def build_ack_listeners(settings: Settings, http: httpx.AsyncClient, store: Store) -> list[AckListener]:
+def build_ack_listeners(settings: Settings, http: Client, store: Store) -> list[AckListener]:
     """A listener for every notifier whose plugin reads acknowledgements back (of several sharing one stream,
     the first), and one per account of the brands' own."""
     ctx = PluginContext(http=http, brands=tuple(settings.brands))
@@ -98,7 +101,8 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        self.acks = AckPoller(build_ack_listeners(settings, self.http, self.store), ACK_TICK, self.store)
+        self.acks = AckPoller(build_ack_listeners(settings, self.http.with_private_network(), self.store), ACK_TICK,
+                              self.store)
         self.metrics = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
         self._metrics_server: Listener | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
@@ -172,7 +176,8 @@ class Daemon:
             if settings.store.resolved_path() != self.store.path:
                 raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
             components = build_components(settings, self.http)
-            acks = AckPoller(build_ack_listeners(settings, self.http, self.store), ACK_TICK, self.store)
+            acks = AckPoller(build_ack_listeners(settings, self.http.with_private_network(), self.store), ACK_TICK,
+                             self.store)
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)
         else:

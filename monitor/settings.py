@@ -173,6 +173,8 @@ class SourceConfig(Strict):
     brands: list[str] = []
     # every post is about this brand even when it does not name it (the brand's own app reviews, forum, subreddit)
     about: str | None = None
+    # may connect to private networks (not only the kind its own URL names); cloud metadata stays refused
+    allow_private_network: bool = False
 
 
 class NotifierConfig(Strict):
