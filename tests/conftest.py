@@ -20,3 +20,12 @@ def _fresh_logging():
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets():
+    """The redactor remembers every secret a loaded config held, for the life of the process; a test's secrets
+    must not mask text in the next test."""
+    from monitor import redaction
+    yield
+    redaction._known.clear()
