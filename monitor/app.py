@@ -66,7 +66,8 @@ def build_components(settings: Settings, http: Client) -> Components:
             plugin = registry.SOURCES[cfg.type]
             sources[source_id] = (plugin.factory(source_id, cfg, private if cfg.allow_private_network else public),
                                   cfg)
-    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, private), cfg)
+    own = PluginContext(http=http.for_destinations(), brands=public.brands)
+    destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, own), cfg)
                     for nid, cfg in settings.notifiers.items()}
     return Components(settings, build_pipeline(settings), sources, destinations)
 
@@ -101,7 +102,7 @@ class Daemon:
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
-        self.acks = AckPoller(build_ack_listeners(settings, self.http.with_private_network(), self.store), ACK_TICK,
+        self.acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                               self.store)
         self.metrics = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
         self._metrics_server: Listener | None = None
@@ -176,7 +177,7 @@ class Daemon:
             if settings.store.resolved_path() != self.store.path:
                 raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
             components = build_components(settings, self.http)
-            acks = AckPoller(build_ack_listeners(settings, self.http.with_private_network(), self.store), ACK_TICK,
+            acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                              self.store)
         except ConfigError as exc:
             log.error("reload_rejected", problems=exc.problems)

@@ -31,6 +31,7 @@ DECODE_STEP = 64 * 1024            # most bytes one layer of decoding produces a
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 NETWORKS = "brand_monitor.networks"  # request extension: the kinds of private network the request may connect to
+LANE = "brand_monitor.lane"  # request extension: "poll" or "deliver"; each takes its own per-host turns
 METADATA = "cloud metadata"
 _METADATA = frozenset(map(ipaddress.ip_address, ("169.254.169.254", "169.254.170.2", "100.100.100.200",
                                                  "fd00:ec2::254")))
@@ -55,22 +56,30 @@ class Client(httpx.AsyncClient):
     http://127.0.0.1:8080/feed works and may redirect within loopback, but not to 10.0.0.0/8 or cloud metadata, and
     a host name that resolves to a private address is refused. Redirects keep the policy of their first request."""
 
-    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout, private_network: bool = False):
+    def __init__(self, transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout, private_network: bool = False,
+                 lane: str = "poll"):
         super().__init__(timeout=timeout, headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
                          follow_redirects=True, transport=transport)
         self._shared_transport = transport
         self._private_network = private_network
+        self._lane = lane
 
     def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
         request = super().build_request(*args, **kwargs)
         extra = PRIVATE_NETWORKS if self._private_network else frozenset()
         request.extensions[NETWORKS] = home_networks(request.url) | extra
+        request.extensions[LANE] = self._lane
         return request
 
     def with_private_network(self) -> Client:
-        """The same pools, for destinations the operator chose (`allow_private_network`, notifiers): private
-        networks are allowed, cloud metadata still is not."""
-        return Client(self._shared_transport, self.timeout, private_network=True)
+        """The same pools, for sources the operator opted in (`allow_private_network`): private networks are
+        allowed, cloud metadata still is not."""
+        return Client(self._shared_transport, self.timeout, private_network=True, lane=self._lane)
+
+    def for_destinations(self) -> Client:
+        """For notifiers and acknowledgement listeners: private networks allowed (the operator chose them), and
+        per-host turns of their own, so a burst of polls to a host never delays an alert to the same host."""
+        return Client(self._shared_transport, self.timeout, private_network=True, lane="deliver")
 
 
 def home_networks(url: httpx.URL) -> frozenset[str]:
@@ -167,15 +176,17 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _PerHostLimit(httpx.AsyncBaseTransport):
-    """Polite crawling: many sources on one host (several subreddits, many feeds of one site) take turns."""
+    """Polite crawling: many sources on one host (several subreddits, many feeds of one site) take turns; deliveries
+    to a host take turns among themselves, apart from the polls."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, limit: int):
         self._inner = inner
         self._limit = limit
-        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        slot = self._slots.setdefault(request.url.host, asyncio.Semaphore(self._limit))
+        key = (request.extensions.get(LANE, "poll"), request.url.host)
+        slot = self._slots.setdefault(key, asyncio.Semaphore(self._limit))
         await slot.acquire()
         try:
             response = await self._inner.handle_async_request(request)

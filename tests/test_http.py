@@ -56,6 +56,21 @@ async def test_per_host_limit(server):
     assert server.peak == 2
 
 
+async def test_deliveries_take_their_own_turns_at_a_host_the_polls_keep_busy(server):
+    finished: list[str] = []
+
+    async def get(client, name: str) -> None:
+        await get_capped(client, server.url + "/200", max_bytes=100, timeout=5)
+        finished.append(name)
+
+    async with make_client(per_host=1) as polls:
+        queued = [asyncio.create_task(get(polls, f"poll {i}")) for i in range(4)]
+        await asyncio.sleep(0.05)  # the four polls hold and queue for the host's one slot
+        await get(polls.for_destinations(), "delivery")
+        await asyncio.gather(*queued)
+    assert finished.index("delivery") <= 1  # alongside the first poll, not behind all four
+
+
 @pytest.mark.parametrize("status, kind", [(429, RateLimitedError), (503, RateLimitedError), (401, AuthFailedError),
                                           (403, AuthFailedError), (404, PermanentError), (500, TransientError)])
 async def test_status_mapping(server, status, kind):
