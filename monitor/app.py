@@ -31,7 +31,7 @@ from .runtime.acklinks import AckLinks
 from .runtime.metrics import Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
-from .store import Store
+from .store import Store, StoreError
 
 log = structlog.get_logger()
 ESCALATION_TICK = 30.0
@@ -199,17 +199,24 @@ class Daemon:
             async with self._poll_slots:
                 report = await self.poller.poll(source_id, *entry)
             self._defer_if_needed(source_id, report)
+        except StoreError:
+            pass  # logged by the store when it started failing; nothing of this poll was committed: it is re-done
         finally:
             self._polls.discard(task)
 
     async def _ack_job(self) -> None:
         """Acknowledgements from chat (reactions, buttons); each listener's failures stay its own."""
-        await self.acks.poll(time.time())
+        try:
+            await self.acks.poll(time.time())
+        except StoreError:
+            pass  # logged by the store when it started failing
 
     async def _escalation_job(self) -> None:
         try:
             if await escalate_due(self.store, self.components.settings.routes, time.time()):
                 self.worker.wake()
+        except StoreError:
+            pass  # logged by the store when it started failing
         except Exception:
             log.exception("escalation_failed")
 
@@ -228,17 +235,29 @@ class Daemon:
             return
         while True:
             await asyncio.sleep(interval)
-            if await self.healthy():
+            problem = await self.problem()
+            if problem is None:
                 systemd.notify_watchdog()
                 systemd.notify_status(self._status_line())
+            else:  # no WATCHDOG=1: systemd restarts the service when WatchdogSec runs out
+                systemd.notify_status(f"unhealthy, waiting for the watchdog to restart it: {problem}")
 
     async def healthy(self) -> bool:
-        """The event loop runs (we are here) and the database answers: gates the watchdog and /healthz."""
+        return await self.problem() is None
+
+    async def problem(self) -> str | None:
+        """What makes the daemon unhealthy, None when nothing does: the event loop runs (we are here) and the
+        store answers with no unresolved failure. Gates the watchdog and /healthz."""
         try:
             async with asyncio.timeout(5):
-                return await self.store.run(self.store.ping)
-        except Exception:
-            return False
+                await self.store.run(self.store.check)
+        except StoreError as exc:
+            return str(exc)
+        except TimeoutError:
+            return f"store {self.store.path}: no answer within 5s"
+        except Exception as exc:
+            return f"store {self.store.path}: {type(exc).__name__}: {exc}"
+        return None
 
     def _status_line(self) -> str:
         return f"polling {len(self.components.sources)} sources, {len(self.components.destinations)} destinations"

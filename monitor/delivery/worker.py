@@ -17,7 +17,7 @@ from ..backoff import backoff_delay
 from ..errors import PermanentError, RateLimitedError, TransientError
 from ..notifiers.base import Notifier
 from ..settings import DeliveryConfig, NotifierConfig
-from ..store import OutboxRow, Store
+from ..store import OutboxRow, Store, StoreError
 
 log = structlog.get_logger()
 IDLE_CHECK = 30.0
@@ -91,6 +91,8 @@ class DeliveryWorker:
                     await self._sleep(notifier_id, pause)
             except asyncio.CancelledError:
                 raise
+            except StoreError:  # logged by the store when it started failing; a row it could not mark is resent
+                await self._sleep(notifier_id, 5.0)
             except Exception:
                 log.exception("delivery_loop_failed", notifier_id=notifier_id)
                 await self._sleep(notifier_id, 5.0)

@@ -41,6 +41,7 @@ GAUGE_HELP = {
     "outbox_dead": "Dead-lettered outbox rows (all destinations).",
     "sources_failing": "Sources whose last poll failed.",
     "sources_parked": "Sources parked after repeated errors.",
+    "store_failing": "1 while the database fails (disk full, read-only, locked, corrupt, replaced).",
 }
 LABEL_MAX = 64
 WARNING_LEVELS = {"warning", "error", "critical", "exception"}
@@ -262,7 +263,8 @@ def store_gauges(store: Any, clock: Callable[[], float] = time.time) -> Callable
                 "outbox_pending": totals.get("pending", 0), "outbox_sending": totals.get("sending", 0),
                 "outbox_dead": totals.get("dead", 0),
                 "sources_failing": sum(1 for s in states if s.error_count and not s.parked),
-                "sources_parked": sum(1 for s in states if s.parked)}
+                "sources_parked": sum(1 for s in states if s.parked),
+                "store_failing": int(store.failure is not None)}
 
     async def gauges() -> dict[str, float]:
         return await store.run(read)
