@@ -88,6 +88,7 @@ class Daemon:
         self._metrics_server: asyncio.Server | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()
+        self._reloading = asyncio.Lock()
         self._polls: set[asyncio.Task] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -151,28 +152,36 @@ class Daemon:
         self._stop.set()
 
     async def reload(self) -> None:
-        systemd.notify_reloading()
-        try:
-            settings = load_settings(self.config_path)
-            if settings.store.resolved_path() != self.store.path:
-                raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
-            components = build_components(settings, self.http)
-            acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
-        except ConfigError as exc:
-            log.error("reload_rejected", problems=exc.problems)
-        else:
-            self.components, self.acks = components, acks
-            self.poller.pipeline = components.pipeline
-            self.poller.polling = settings.polling
-            self.poller.incidents = settings.incidents
-            await self.worker.replace_destinations(components.destinations)
-            self.worker.config = settings.delivery
-            for job in self.scheduler.get_jobs():
-                if job.id.startswith("poll:"):
-                    job.remove()
-            await self._schedule_all()
-            log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
-        systemd.notify_ready(self._status_line())
+        """Re-read the config and swap it in (one reload at a time). An invalid config changes nothing; any
+        failure is logged as reload_rejected, and systemd hears READY=1 again either way."""
+        async with self._reloading:
+            systemd.notify_reloading()
+            try:
+                await self._reload()
+            except ConfigError as exc:
+                log.error("reload_rejected", problems=exc.problems)
+            except Exception as exc:  # a bug or a failing store must not leave systemd waiting for READY=1
+                log.error("reload_rejected", problems=[f"{self.config_path}: {type(exc).__name__}: {exc}"],
+                          exc_info=True)
+            systemd.notify_ready(self._status_line())
+
+    async def _reload(self) -> None:
+        settings = await asyncio.to_thread(load_settings, self.config_path)  # a 1 MB file takes seconds
+        if settings.store.resolved_path() != self.store.path:
+            raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
+        components = build_components(settings, self.http)
+        acks = AckPoller(ack_listeners(settings, self.http, self.store), self.store)
+        self.components, self.acks = components, acks
+        self.poller.pipeline = components.pipeline
+        self.poller.polling = settings.polling
+        self.poller.incidents = settings.incidents
+        await self.worker.replace_destinations(components.destinations)
+        self.worker.config = settings.delivery
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("poll:"):
+                job.remove()
+        await self._schedule_all()
+        log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
 
     # -- polling ----------------------------------------------------------------------------------------
 

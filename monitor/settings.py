@@ -21,6 +21,7 @@ from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator,
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from . import registry
 from .errors import ConfigError
@@ -367,14 +368,25 @@ class Settings(Strict):
 
 Loc = tuple[Any, ...]
 
+# A config is a few kilobytes, a few levels deep, with a handful of aliases. Far bigger, deeper or more aliased
+# YAML is refused before it is loaded: loading it could take minutes or exhaust the stack (billion laughs).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_ALIASED_NODES = 10_000
+
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
     """Read and validate a config file; raise ConfigError listing every problem found."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; is this really the config file?"])
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError([f"{path}: not UTF-8 text"]) from None
     return parse_settings(text, str(path))
@@ -382,6 +394,7 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 
 def parse_settings(text: str, filename: str = "<config>") -> Settings:
     try:
+        _refuse_costly_yaml(text, filename)
         doc = YAML(typ="rt", pure=True).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -407,6 +420,37 @@ def parse_settings(text: str, filename: str = "<config>") -> Settings:
         located = sorted(((_line_of(doc, loc), _field_path(loc), msg) for loc, msg in problems), key=lambda p: p[0])
         raise ConfigError([f"{filename}:{line}: {field}: {msg}" for line, field, msg in located])
     return settings
+
+
+def _refuse_costly_yaml(text: str, filename: str) -> None:
+    """Walk the YAML events, stopping at the first collection nested deeper than MAX_DEPTH or the alias that
+    brings the nodes reached through aliases over MAX_ALIASED_NODES (each alias counts its anchor's whole tree)."""
+    open_collections: list[list] = []  # [anchor, nodes so far] of each collection not yet closed
+    tree_sizes: dict[str, int] = {}    # anchor -> nodes in its tree, aliases inside it expanded
+    aliased = 0
+    for event in YAML(typ="rt", pure=True).parse(text):
+        line = event.start_mark.line + 1
+        if isinstance(event, CollectionStartEvent):
+            if len(open_collections) == MAX_DEPTH:
+                raise ConfigError([f"{filename}:{line}: nested more than {MAX_DEPTH} levels deep"])
+            open_collections.append([event.anchor, 1])
+            continue
+        if isinstance(event, CollectionEndEvent):
+            anchor, size = open_collections.pop()
+        elif isinstance(event, ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, AliasEvent):
+            anchor, size = None, tree_sizes.get(event.anchor, 1)
+            aliased += size
+            if aliased > MAX_ALIASED_NODES:
+                raise ConfigError([f"{filename}:{line}: aliases expand to more than {MAX_ALIASED_NODES:,} values "
+                                   "(an alias bomb?)"])
+        else:
+            continue
+        if anchor:
+            tree_sizes[anchor] = size
+        if open_collections:
+            open_collections[-1][1] += size
 
 
 def _follows_unset_variable(problem: tuple[Loc, str], unset: list[tuple[Loc, str]]) -> bool:

@@ -6,6 +6,7 @@ from pydantic import SecretStr
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.settings import Strict, load_settings, parse_duration, parse_settings
+from tests.factories import alias_bomb_mutes, deeply_nested_mutes
 
 
 def problems(text: str) -> list[str]:
@@ -169,3 +170,24 @@ def test_shipped_configs_are_valid(name, monkeypatch, tmp_path):
 def test_careless_values_are_refused_with_file_line_and_field(text, expected):
     found = problems(text)
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+
+@pytest.mark.parametrize("addition, problem", [
+    (deeply_nested_mutes(), ":2: nested more than 32 levels deep"),
+    (alias_bomb_mutes()[0],
+     f":{1 + alias_bomb_mutes()[1]}: aliases expand to more than 10,000 values (an alias bomb?)"),
+    ("# padding\n" * 100_000, ": larger than 1,000,000 bytes; is this really the config file?"),
+])
+def test_check_refuses_a_config_too_deep_too_aliased_or_too_big_naming_the_line(tmp_path, capsys, addition, problem):
+    config = tmp_path / "config.yaml"
+    config.write_text("brands: [{name: Acme}]\n" + addition)
+    assert main(["check", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == f"{config}{problem}\n"
+
+
+def test_anchors_and_merge_keys_of_an_ordinary_config_are_fine():
+    text = "brands: [{name: Acme}]\nsources:\n  blog0: &feed {type: rss, url: 'https://example.com/0', every: 10m}\n"
+    text += "".join(f"  blog{i}: {{<<: *feed, url: 'https://example.com/{i}'}}\n" for i in range(1, 300))
+    settings = parse_settings(text)
+    assert len(settings.sources) == 300 and settings.sources["blog299"].every == 600
