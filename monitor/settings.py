@@ -12,12 +12,12 @@ import os
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr,
-                      ValidationError, field_validator, model_validator)
+                      ValidationError, ValidationInfo, field_validator, model_validator)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -146,7 +146,11 @@ class BrandConfig(Strict):
 
 class SourceConfig(Strict):
     """Options every source has; a source kind subclasses this with its own fields."""
+    # polling a remote server more often than this is refused unless allow_fast_polling is set; a kind
+    # that reads something local may lower it
+    min_every: ClassVar[float] = 30.0
     type: str
+    allow_fast_polling: bool = False  # for a server of your own (tests, the demo): `every` down to 1s
     every: Duration = 300.0
     jitter: Duration | None = None
     timeout: Duration = 20.0
@@ -155,6 +159,17 @@ class SourceConfig(Strict):
     brands: list[str] = []
     # every post is about this brand even when it does not name it (the brand's own app reviews, forum, subreddit)
     about: str | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _not_too_often(cls, every: float, info: ValidationInfo) -> float:
+        if info.data.get("allow_fast_polling"):
+            if every < 1.0:
+                raise ValueError("must be at least 1s, even with allow_fast_polling")
+        elif every < cls.min_every:
+            raise ValueError(f"less than {cls.min_every:g}s between polls hammers the server; use {cls.min_every:g}s "
+                             "or more, or set allow_fast_polling: true if the server is your own")
+        return every
 
 
 class NotifierConfig(Strict):

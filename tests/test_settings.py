@@ -191,3 +191,21 @@ def test_anchors_and_merge_keys_of_an_ordinary_config_are_fine():
     text += "".join(f"  blog{i}: {{<<: *feed, url: 'https://example.com/{i}'}}\n" for i in range(1, 300))
     settings = parse_settings(text)
     assert len(settings.sources) == 300 and settings.sources["blog299"].every == 600
+
+
+@pytest.mark.parametrize("options, problem", [
+    ("every: 1ms", "less than 30s between polls hammers the server; use 30s or more, or set allow_fast_polling: true"
+                   " if the server is your own"),
+    ("every: 0s", "less than 30s between polls hammers the server"),
+    ("every: 29s", "less than 30s between polls hammers the server"),
+    ("every: 500ms, allow_fast_polling: true", "must be at least 1s, even with allow_fast_polling"),
+])
+def test_polling_too_often_is_refused_with_file_line_and_field(options, problem):
+    found = problems(f"brands: [{{name: Acme}}]\nsources:\n  hn: {{type: hacker_news, {options}}}\n")
+    assert len(found) == 1 and found[0].startswith(f"config.yaml:3: sources.hn.every: {problem}"), found
+
+
+def test_polling_a_server_of_your_own_fast_is_allowed_when_asked_for():
+    settings = parse_settings("brands: [{name: Acme}]\nsources:\n  mine: {type: rss, url: 'http://127.0.0.1:8080/f',"
+                              " every: 1s, allow_fast_polling: true}\n  hn: {type: hacker_news, every: 30s}\n")
+    assert settings.sources["mine"].every == 1 and settings.sources["hn"].every == 30
