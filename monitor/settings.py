@@ -483,11 +483,22 @@ def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Non
             def replace(m: re.Match[str]) -> str:
                 found = os.environ.get(m.group(1))
                 if found is None and m.group(2) is None:
-                    problems.append((loc + (key,), f"environment variable {m.group(1)} is not set"))
+                    problems.append((loc + (key,), _unset_variable(m.group(1), key, value)))
                 return found if found is not None else (m.group(2) or "")
             node[key] = _ENV_REF.sub(replace, value)
         else:
             _substitute_env(value, loc + (key,), problems)
+
+
+def _unset_variable(name: str, key: Any, value: str) -> str:
+    """The problem of an unset variable; for systemd's credentials folder, also the ways to provide the secret."""
+    problem = f"environment variable {name} is not set"
+    credential = value.partition("${CREDENTIALS_DIRECTORY}/")[2]
+    if name != "CREDENTIALS_DIRECTORY" or not credential or not str(key).endswith("_file"):
+        return problem
+    return (f"{problem}: run under systemd with LoadCredential={credential}:/etc/brand-monitor/secrets/{credential}, "
+            f"or set CREDENTIALS_DIRECTORY=/path/to/a/folder holding a file named {credential}, "
+            f"or give {str(key).removesuffix('_file')}: ${{{credential.upper()}}} instead")
 
 
 def _validate_plugins(doc: dict) -> tuple[dict, list[tuple[Loc, str]]]:

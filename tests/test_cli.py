@@ -226,3 +226,28 @@ def test_status_names_a_store_that_is_not_a_database(tmp_path, capsys):
     (tmp_path / "state.db").write_bytes(b"this is not SQLite" * 300)
     assert main(["status", "--config", str(config)]) == 1
     assert capsys.readouterr().out.splitlines()[0] == f"store: {tmp_path / 'state.db'}  FAILING: file is not a database"
+
+
+def test_minimal_yaml_passes_the_check_its_comment_documents(tmp_path):
+    """The commands in config/minimal.yaml's header, run as written in a shell, from a folder holding a copy."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).parents[1]
+    minimal = root / "config" / "minimal.yaml"
+    commands = [line.removeprefix("#   ") for line in minimal.read_text().splitlines() if line.startswith("#   ")]
+    (tmp_path / "config").mkdir()
+    shutil.copy(minimal, tmp_path / "config")
+    (tmp_path / "bin").mkdir()
+    shim = tmp_path / "bin" / "brand-monitor"  # what `pip install` puts on the PATH
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m monitor "$@"\n')
+    shim.chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key != "CREDENTIALS_DIRECTORY"}
+    env.update(PATH=f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")])))
+    run = subprocess.run(["sh", "-ec", "\n".join(commands)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("config/minimal.yaml: OK — 1 brands, 1 sources, 1 notifiers, 1 routes")

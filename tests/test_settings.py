@@ -103,7 +103,10 @@ def test_a_secret_file_under_an_unset_variable_is_one_problem(monkeypatch):
     text = ("brands: [{name: Acme}]\nnotifiers:\n  hook:\n    type: webhook\n    url: http://127.0.0.1:9/h\n"
             "    secret_file: ${CREDENTIALS_DIRECTORY}/webhook_secret\n")
     assert problems(text) == [
-        "config.yaml:6: notifiers.hook.secret_file: environment variable CREDENTIALS_DIRECTORY is not set"]
+        "config.yaml:6: notifiers.hook.secret_file: environment variable CREDENTIALS_DIRECTORY is not set: run under"
+        " systemd with LoadCredential=webhook_secret:/etc/brand-monitor/secrets/webhook_secret, or set"
+        " CREDENTIALS_DIRECTORY=/path/to/a/folder holding a file named webhook_secret, or give"
+        " secret: ${WEBHOOK_SECRET} instead"]
 
 
 class WithSecret(Strict):
