@@ -29,7 +29,7 @@ from .runtime.acklinks import AckLinks
 from .runtime.metrics import Listener, Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
-from .store import Store
+from .store import Store, StoreError
 
 log = structlog.get_logger()
 ESCALATION_TICK = 30.0
@@ -108,6 +108,7 @@ class Daemon:
         self._metrics_server: Listener | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()
+        self._reloading = asyncio.Lock()
         self._polls: set[asyncio.Task] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -171,31 +172,39 @@ class Daemon:
         self._stop.set()
 
     async def reload(self) -> None:
-        systemd.notify_reloading()
-        try:
-            settings = load_settings(self.config_path)
-            if settings.store.resolved_path() != self.store.path:
-                raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
-            components = build_components(settings, self.http)
-            acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
-                             self.store)
-        except ConfigError as exc:
-            log.error("reload_rejected", problems=exc.problems)
-        else:
-            await self.acks.stop()
-            self.components, self.acks = components, acks
-            await acks.start()
-            self.poller.pipeline = components.pipeline
-            self.poller.polling = settings.polling
-            self.poller.incidents = settings.incidents
-            await self.worker.replace_destinations(components.destinations)
-            self.worker.config = settings.delivery
-            for job in self.scheduler.get_jobs():
-                if job.id.startswith("poll:"):
-                    job.remove()
-            await self._schedule_all()
-            log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
-        systemd.notify_ready(self._status_line())
+        """Re-read the config and swap it in (one reload at a time). An invalid config changes nothing; any
+        failure is logged as reload_rejected, and systemd hears READY=1 again either way."""
+        async with self._reloading:
+            systemd.notify_reloading()
+            try:
+                await self._reload()
+            except ConfigError as exc:
+                log.error("reload_rejected", problems=exc.problems)
+            except Exception as exc:  # a bug or a failing store must not leave systemd waiting for READY=1
+                log.error("reload_rejected", problems=[f"{self.config_path}: {type(exc).__name__}: {exc}"],
+                          exc_info=True)
+            systemd.notify_ready(self._status_line())
+
+    async def _reload(self) -> None:
+        settings = await asyncio.to_thread(load_settings, self.config_path)  # a 1 MB file takes seconds
+        if settings.store.resolved_path() != self.store.path:
+            raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
+        components = build_components(settings, self.http)
+        acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
+                         self.store)
+        await self.acks.stop()
+        self.components, self.acks = components, acks
+        await acks.start()
+        self.poller.pipeline = components.pipeline
+        self.poller.polling = settings.polling
+        self.poller.incidents = settings.incidents
+        await self.worker.replace_destinations(components.destinations)
+        self.worker.config = settings.delivery
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("poll:"):
+                job.remove()
+        await self._schedule_all()
+        log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
 
     # -- polling ----------------------------------------------------------------------------------------
 
@@ -224,6 +233,8 @@ class Daemon:
             self._defer_if_needed(source_id, report)
         except asyncio.CancelledError:  # cut short by stop(): nothing of it was committed, the next start re-does it
             log.info("poll_cancelled", source_id=source_id)
+        except StoreError:
+            pass  # logged by the store when it started failing; nothing of this poll was committed: it is re-done
         finally:
             self._polls.discard(task)
 
@@ -231,6 +242,8 @@ class Daemon:
         try:
             if await escalate_due(self.store, self.components.settings.routes, time.time()):
                 self.worker.wake()
+        except StoreError:
+            pass  # logged by the store when it started failing
         except Exception:
             log.exception("escalation_failed")
 
@@ -249,17 +262,29 @@ class Daemon:
             return
         while True:
             await asyncio.sleep(interval)
-            if await self.healthy():
+            problem = await self.problem()
+            if problem is None:
                 systemd.notify_watchdog()
                 systemd.notify_status(self._status_line())
+            else:  # no WATCHDOG=1: systemd restarts the service when WatchdogSec runs out
+                systemd.notify_status(f"unhealthy, waiting for the watchdog to restart it: {problem}")
 
     async def healthy(self) -> bool:
-        """The event loop runs (we are here) and the database answers: gates the watchdog and /healthz."""
+        return await self.problem() is None
+
+    async def problem(self) -> str | None:
+        """What makes the daemon unhealthy, None when nothing does: the event loop runs (we are here) and the
+        store answers with no unresolved failure. Gates the watchdog and /healthz."""
         try:
             async with asyncio.timeout(5):
-                return await self.store.run(self.store.ping)
-        except Exception:
-            return False
+                await self.store.run(self.store.check)
+        except StoreError as exc:
+            return str(exc)
+        except TimeoutError:
+            return f"store {self.store.path}: no answer within 5s"
+        except Exception as exc:
+            return f"store {self.store.path}: {type(exc).__name__}: {exc}"
+        return None
 
     def _status_line(self) -> str:
         return f"polling {len(self.components.sources)} sources, {len(self.components.destinations)} destinations"

@@ -19,6 +19,7 @@ from .errors import ConfigError, ExternalError, describe
 from .log import setup_logging
 from .models import Author, Engagement, Post
 from .settings import Settings, load_settings
+from .store import StoreError
 
 DEFAULT_CONFIG = os.environ.get("BRAND_MONITOR_CONFIG", "/etc/brand-monitor/config.yaml")
 
@@ -30,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"brand-monitor: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -127,7 +131,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     report = collect_status(settings, time.time())
     print(json.dumps(report, indent=2, ensure_ascii=False) if args.json else render_status(report))
-    return 0
+    return 1 if report["store_problem"] else 0
 
 
 def cmd_ack(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ sources:
     type: rss
     url: {url}
     every: 2s
+    allow_fast_polling: true   # only for a server of your own, like this one; 30s is the least otherwise
 notifiers:
   terminal:
     type: console

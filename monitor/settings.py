@@ -15,15 +15,16 @@ import os
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr,
-                      ValidationError, field_validator, model_validator)
+                      ValidationError, ValidationInfo, field_validator, model_validator)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 
 from . import registry
 from .errors import ConfigError
@@ -164,7 +165,11 @@ class BrandConfig(Strict):
 
 class SourceConfig(Strict):
     """Options every source has; a source kind subclasses this with its own fields."""
+    # polling a remote server more often than this is refused unless allow_fast_polling is set; a kind
+    # that reads something local may lower it
+    min_every: ClassVar[float] = 30.0
     type: str
+    allow_fast_polling: bool = False  # for a server of your own (tests, the demo): `every` down to 1s
     every: Duration = 300.0
     jitter: Duration | None = None
     timeout: Duration = 20.0
@@ -175,6 +180,17 @@ class SourceConfig(Strict):
     about: str | None = None
     # may connect to private networks (not only the kind its own URL names); cloud metadata stays refused
     allow_private_network: bool = False
+
+    @field_validator("every")
+    @classmethod
+    def _not_too_often(cls, every: float, info: ValidationInfo) -> float:
+        if info.data.get("allow_fast_polling"):
+            if every < 1.0:
+                raise ValueError("must be at least 1s, even with allow_fast_polling")
+        elif every < cls.min_every:
+            raise ValueError(f"less than {cls.min_every:g}s between polls hammers the server; use {cls.min_every:g}s "
+                             "or more, or set allow_fast_polling: true if the server is your own")
+        return every
 
 
 class NotifierConfig(Strict):
@@ -388,14 +404,25 @@ class Settings(Strict):
 
 Loc = tuple[Any, ...]
 
+# A config is a few kilobytes, a few levels deep, with a handful of aliases. Far bigger, deeper or more aliased
+# YAML is refused before it is loaded: loading it could take minutes or exhaust the stack (billion laughs).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_DEPTH = 32
+MAX_ALIASED_NODES = 10_000
+
 
 def load_settings(path: str | os.PathLike[str]) -> Settings:
     """Read and validate a config file; raise ConfigError listing every problem found."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError([f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; is this really the config file?"])
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError([f"{path}: not UTF-8 text"]) from None
     return parse_settings(text, str(path))
@@ -403,6 +430,7 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
 
 def parse_settings(text: str, filename: str = "<config>") -> Settings:
     try:
+        _refuse_costly_yaml(text, filename)
         doc = YAML(typ="rt", pure=True).load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -430,6 +458,37 @@ def parse_settings(text: str, filename: str = "<config>") -> Settings:
     return settings
 
 
+def _refuse_costly_yaml(text: str, filename: str) -> None:
+    """Walk the YAML events, stopping at the first collection nested deeper than MAX_DEPTH or the alias that
+    brings the nodes reached through aliases over MAX_ALIASED_NODES (each alias counts its anchor's whole tree)."""
+    open_collections: list[list] = []  # [anchor, nodes so far] of each collection not yet closed
+    tree_sizes: dict[str, int] = {}    # anchor -> nodes in its tree, aliases inside it expanded
+    aliased = 0
+    for event in YAML(typ="rt", pure=True).parse(text):
+        line = event.start_mark.line + 1
+        if isinstance(event, CollectionStartEvent):
+            if len(open_collections) == MAX_DEPTH:
+                raise ConfigError([f"{filename}:{line}: nested more than {MAX_DEPTH} levels deep"])
+            open_collections.append([event.anchor, 1])
+            continue
+        if isinstance(event, CollectionEndEvent):
+            anchor, size = open_collections.pop()
+        elif isinstance(event, ScalarEvent):
+            anchor, size = event.anchor, 1
+        elif isinstance(event, AliasEvent):
+            anchor, size = None, tree_sizes.get(event.anchor, 1)
+            aliased += size
+            if aliased > MAX_ALIASED_NODES:
+                raise ConfigError([f"{filename}:{line}: aliases expand to more than {MAX_ALIASED_NODES:,} values "
+                                   "(an alias bomb?)"])
+        else:
+            continue
+        if anchor:
+            tree_sizes[anchor] = size
+        if open_collections:
+            open_collections[-1][1] += size
+
+
 def _follows_unset_variable(problem: tuple[Loc, str], unset: list[tuple[Loc, str]]) -> bool:
     """`x_file: ${UNSET}/x` is reported once, as the unset variable, not again as an unreadable file (nor is
     the empty value it leaves behind reported as empty)."""
@@ -445,7 +504,7 @@ def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Non
             def replace(m: re.Match[str]) -> str:
                 found = os.environ.get(m.group(1))
                 if found is None and m.group(2) is None:
-                    problems.append((loc + (key,), f"environment variable {m.group(1)} is not set"))
+                    problems.append((loc + (key,), _unset_variable(m.group(1), key, value)))
                 found = found if found is not None else (m.group(2) or "")
                 if _SECRET_NAME.search(m.group(1)):
                     remember(secrets_in(found, whole=True))
@@ -453,6 +512,17 @@ def _substitute_env(node: Any, loc: Loc, problems: list[tuple[Loc, str]]) -> Non
             node[key] = _ENV_REF.sub(replace, value)
         else:
             _substitute_env(value, loc + (key,), problems)
+
+
+def _unset_variable(name: str, key: Any, value: str) -> str:
+    """The problem of an unset variable; for systemd's credentials folder, also the ways to provide the secret."""
+    problem = f"environment variable {name} is not set"
+    credential = value.partition("${CREDENTIALS_DIRECTORY}/")[2]
+    if name != "CREDENTIALS_DIRECTORY" or not credential or not str(key).endswith("_file"):
+        return problem
+    return (f"{problem}: run under systemd with LoadCredential={credential}:/etc/brand-monitor/secrets/{credential}, "
+            f"or set CREDENTIALS_DIRECTORY=/path/to/a/folder holding a file named {credential}, "
+            f"or give {str(key).removesuffix('_file')}: ${{{credential.upper()}}} instead")
 
 
 def _validate_plugins(doc: dict) -> tuple[dict, list[tuple[Loc, str]]]:

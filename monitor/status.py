@@ -1,6 +1,7 @@
 """`brand-monitor status`: what an operator needs at a glance, read from the store without writing to it."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from .models import short_id
 from .redaction import redact_all
 from .settings import Settings
-from .store import Store
+from .store import Store, StoreError
 from .store.sqlite import ISSUE_SCHEMA
 
 STATUSES = ("pending", "sending", "sent", "dead")
@@ -19,8 +20,12 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
     path = settings.store.resolved_path()
     states, counts, dead, listeners = {}, {}, [], []
     alerts: dict[str, Any] = {"open": 0, "late": 0, "by_issue": {}, "first": []}
-    if path.exists():
-        store = Store(path, readonly=True)
+    problem = None
+    try:
+        store = Store(path, readonly=True) if path.exists() else None
+    except StoreError as exc:
+        store, problem = None, exc.reason
+    if store is not None:
         try:
             version = store.schema_version()
             if version > 0:
@@ -32,6 +37,8 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                         dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)])
                 if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
                     listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
+        except sqlite3.DatabaseError as exc:  # e.g. "database disk image is malformed" in one index
+            problem = str(exc)
         finally:
             store.close()
     sources = [{"id": sid, "type": cfg.type, "health": _health(cfg.enabled, states.get(sid)),
@@ -44,8 +51,8 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                    **{s: counts.get(nid, {}).get(s, 0) for s in STATUSES}}
                   for nid in dict.fromkeys([*settings.notifiers, *counts])]
     # redacted again: errors stored by versions that did not redact them yet may hold a secret
-    return redact_all({"store": str(path), "sources": sources, "deliveries": deliveries, "dead_letters": dead,
-                       "ack_listeners": listeners, "alerts": alerts})
+    return redact_all({"store": str(path), "store_problem": problem, "sources": sources, "deliveries": deliveries,
+                       "dead_letters": dead, "ack_listeners": listeners, "alerts": alerts})
 
 
 def _health(enabled: bool, state: dict | None) -> str:
@@ -63,7 +70,8 @@ def _iso(ts: float | None) -> str | None:
 
 
 def render_status(report: dict[str, Any]) -> str:
-    lines = [f"store: {report['store']}", "", "sources:"]
+    problem = f"  FAILING: {report['store_problem']}" if report["store_problem"] else ""
+    lines = [f"store: {report['store']}{problem}", "", "sources:"]
     for s in report["sources"]:
         lines.append(f"  {s['id']:<20} {s['type']:<14} {s['health']:<14} last ok {s['last_success'] or '-'}"
                      f"  next {s['next_poll'] or '-'}")

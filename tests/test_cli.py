@@ -186,3 +186,68 @@ notifiers:
     assert main(["test-notify", "--config", str(config), "mail"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("mail: delivered (SMTP 250, id <") and "HTTP" not in out
+
+
+def without_root_file_override():
+    """Root ignores file modes (CAP_DAC_OVERRIDE): drop that capability in the child, so that a read-only folder
+    is read-only to it as it is to the service's own user."""
+    import ctypes
+    import os
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+@pytest.mark.parametrize("case", ["not a database", "read-only folder", "folder cannot be created"])
+def test_run_refuses_an_unusable_store_in_one_line_naming_it(tmp_path, case):
+    import subprocess
+    import sys
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    path, reason = {
+        "not a database": (tmp_path / "state.db", "file is not a database"),
+        "read-only folder": (locked / "state.db",
+                             "unable to open database file (does its folder exist, and may this user write there?)"),
+        "folder cannot be created": (locked / "state" / "state.db", f"{locked / 'state'}: Permission denied"),
+    }[case]
+    (tmp_path / "state.db").write_bytes(b"this is not SQLite" * 300)
+    locked.chmod(0o555)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"store: {{path: {path}}}\nbrands: [{{name: Acme}}]\n")
+    run = subprocess.run([sys.executable, "-m", "monitor", "run", "--config", str(config)], capture_output=True,
+                         text=True, timeout=60, preexec_fn=without_root_file_override)
+    assert (run.returncode, run.stderr) == (2, f"brand-monitor: store {path}: {reason}\n")
+
+
+def test_status_names_a_store_that_is_not_a_database(tmp_path, capsys):
+    config = write_config(tmp_path)
+    (tmp_path / "state.db").write_bytes(b"this is not SQLite" * 300)
+    assert main(["status", "--config", str(config)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == f"store: {tmp_path / 'state.db'}  FAILING: file is not a database"
+
+
+def test_minimal_yaml_passes_the_check_its_comment_documents(tmp_path):
+    """The commands in config/minimal.yaml's header, run as written in a shell, from a folder holding a copy."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).parents[1]
+    minimal = root / "config" / "minimal.yaml"
+    commands = [line.removeprefix("#   ") for line in minimal.read_text().splitlines() if line.startswith("#   ")]
+    (tmp_path / "config").mkdir()
+    shutil.copy(minimal, tmp_path / "config")
+    (tmp_path / "bin").mkdir()
+    shim = tmp_path / "bin" / "brand-monitor"  # what `pip install` puts on the PATH
+    shim.write_text(f'#!/bin/sh\nexec {sys.executable} -m monitor "$@"\n')
+    shim.chmod(0o755)
+    env = {key: value for key, value in os.environ.items() if key != "CREDENTIALS_DIRECTORY"}
+    env.update(PATH=f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")])))
+    run = subprocess.run(["sh", "-ec", "\n".join(commands)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("config/minimal.yaml: OK — 1 brands, 1 sources, 1 notifiers, 1 routes")

@@ -6,6 +6,7 @@ from pydantic import SecretStr
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.settings import Strict, load_settings, parse_duration, parse_settings
+from tests.factories import alias_bomb_mutes, deeply_nested_mutes
 
 
 def problems(text: str) -> list[str]:
@@ -102,7 +103,10 @@ def test_a_secret_file_under_an_unset_variable_is_one_problem(monkeypatch):
     text = ("brands: [{name: Acme}]\nnotifiers:\n  hook:\n    type: webhook\n    url: http://127.0.0.1:9/h\n"
             "    secret_file: ${CREDENTIALS_DIRECTORY}/webhook_secret\n")
     assert problems(text) == [
-        "config.yaml:6: notifiers.hook.secret_file: environment variable CREDENTIALS_DIRECTORY is not set"]
+        "config.yaml:6: notifiers.hook.secret_file: environment variable CREDENTIALS_DIRECTORY is not set: run under"
+        " systemd with LoadCredential=webhook_secret:/etc/brand-monitor/secrets/webhook_secret, or set"
+        " CREDENTIALS_DIRECTORY=/path/to/a/folder holding a file named webhook_secret, or give"
+        " secret: ${WEBHOOK_SECRET} instead"]
 
 
 class WithSecret(Strict):
@@ -169,3 +173,42 @@ def test_shipped_configs_are_valid(name, monkeypatch, tmp_path):
 def test_careless_values_are_refused_with_file_line_and_field(text, expected):
     found = problems(text)
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+
+@pytest.mark.parametrize("addition, problem", [
+    (deeply_nested_mutes(), ":2: nested more than 32 levels deep"),
+    (alias_bomb_mutes()[0],
+     f":{1 + alias_bomb_mutes()[1]}: aliases expand to more than 10,000 values (an alias bomb?)"),
+    ("# padding\n" * 100_000, ": larger than 1,000,000 bytes; is this really the config file?"),
+])
+def test_check_refuses_a_config_too_deep_too_aliased_or_too_big_naming_the_line(tmp_path, capsys, addition, problem):
+    config = tmp_path / "config.yaml"
+    config.write_text("brands: [{name: Acme}]\n" + addition)
+    assert main(["check", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == f"{config}{problem}\n"
+
+
+def test_anchors_and_merge_keys_of_an_ordinary_config_are_fine():
+    text = "brands: [{name: Acme}]\nsources:\n  blog0: &feed {type: rss, url: 'https://example.com/0', every: 10m}\n"
+    text += "".join(f"  blog{i}: {{<<: *feed, url: 'https://example.com/{i}'}}\n" for i in range(1, 300))
+    settings = parse_settings(text)
+    assert len(settings.sources) == 300 and settings.sources["blog299"].every == 600
+
+
+@pytest.mark.parametrize("options, problem", [
+    ("every: 1ms", "less than 30s between polls hammers the server; use 30s or more, or set allow_fast_polling: true"
+                   " if the server is your own"),
+    ("every: 0s", "less than 30s between polls hammers the server"),
+    ("every: 29s", "less than 30s between polls hammers the server"),
+    ("every: 500ms, allow_fast_polling: true", "must be at least 1s, even with allow_fast_polling"),
+])
+def test_polling_too_often_is_refused_with_file_line_and_field(options, problem):
+    found = problems(f"brands: [{{name: Acme}}]\nsources:\n  hn: {{type: hacker_news, {options}}}\n")
+    assert len(found) == 1 and found[0].startswith(f"config.yaml:3: sources.hn.every: {problem}"), found
+
+
+def test_polling_a_server_of_your_own_fast_is_allowed_when_asked_for():
+    settings = parse_settings("brands: [{name: Acme}]\nsources:\n  mine: {type: rss, url: 'http://127.0.0.1:8080/f',"
+                              " every: 1s, allow_fast_polling: true}\n  hn: {type: hacker_news, every: 30s}\n")
+    assert settings.sources["mine"].every == 1 and settings.sources["hn"].every == 30

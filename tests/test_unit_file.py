@@ -126,3 +126,10 @@ def test_secrets_examples_use_load_credential() -> None:
     assert len(examples) >= 2
     assert all(path.endswith("/" + name) for name, path in examples)
     assert "${CREDENTIALS_DIRECTORY}/" in UNIT.read_text()
+
+
+def test_the_unit_hands_over_the_secrets_minimal_yaml_reads() -> None:
+    minimal = (UNIT.parents[1] / "config" / "minimal.yaml").read_text()
+    wanted = re.findall(r"\$\{CREDENTIALS_DIRECTORY\}/(\w+)", minimal)
+    offered = re.findall(r"^#LoadCredential=(\w+):", UNIT.read_text(), re.M)
+    assert wanted and set(wanted) <= set(offered)

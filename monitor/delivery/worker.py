@@ -18,7 +18,7 @@ from ..errors import PermanentError, RateLimitedError, TransientError, describe
 from ..notifiers.base import Notifier
 from ..runtime import counters
 from ..settings import DeliveryConfig, NotifierConfig
-from ..store import OutboxRow, Store
+from ..store import OutboxRow, Store, StoreError
 
 log = structlog.get_logger()
 IDLE_CHECK = 30.0
@@ -92,6 +92,8 @@ class DeliveryWorker:
                     await self._sleep(notifier_id, pause)
             except asyncio.CancelledError:
                 raise
+            except StoreError:  # logged by the store when it started failing; a row it could not mark is resent
+                await self._sleep(notifier_id, 5.0)
             except Exception:
                 log.exception("delivery_loop_failed", notifier_id=notifier_id)
                 await self._sleep(notifier_id, 5.0)

@@ -43,6 +43,7 @@ GAUGE_HELP = {
     "outbox_dead": "Dead-lettered outbox rows (all destinations).",
     "sources_failing": "Sources whose last poll failed.",
     "sources_parked": "Sources parked after repeated errors.",
+    "store_failing": "1 while the database fails (disk full, read-only, locked, corrupt, replaced).",
 }
 WARNING_LEVELS = {"warning", "error", "critical", "exception"}
 LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
@@ -170,7 +171,8 @@ def store_gauges(store: Any, clock: Callable[[], float] = time.time) -> Callable
                 "outbox_pending": totals.get("pending", 0), "outbox_sending": totals.get("sending", 0),
                 "outbox_dead": totals.get("dead", 0),
                 "sources_failing": sum(1 for s in states if s.error_count and not s.parked),
-                "sources_parked": sum(1 for s in states if s.parked)}
+                "sources_parked": sum(1 for s in states if s.parked),
+                "store_failing": int(store.failure is not None)}
 
     async def gauges() -> dict[str, float]:
         return await store.run(read)

@@ -1,3 +1,3 @@
-from .sqlite import OutboxRow, Store
+from .sqlite import OutboxRow, Store, StoreError
 
-__all__ = ["OutboxRow", "Store"]
+__all__ = ["OutboxRow", "Store", "StoreError"]

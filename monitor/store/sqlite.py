@@ -2,6 +2,10 @@
 
 WAL + synchronous=FULL + BEGIN IMMEDIATE for every write; one connection used from one thread
 (`await store.run(store.method, ...)` from asyncio). Never hold a write transaction across network I/O.
+
+A failing database (disk full, read-only, locked for good, corrupt, the file deleted or replaced) raises
+StoreError naming the file; the store remembers the failure until a write succeeds again, and `check()`
+reports it, so the daemon's health check fails and systemd's watchdog restarts it.
 """
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import asyncio
 import fcntl
 import hashlib
 import json
+import os
 import re
 import sqlite3
 import uuid
@@ -69,29 +74,76 @@ class StoreBusyError(OSError):
     """The store is locked by another brand-monitor process."""
 
 
+class StoreError(Exception):
+    """The database cannot be used; the message names the file and the reason."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"store {path}: {reason}")
+        self.reason = reason
+
+
 def idempotency_key(alert_id: str, notifier_id: str) -> str:
     return hashlib.sha256(f"{alert_id}\0{notifier_id}".encode()).hexdigest()[:32]
 
 
 class Store:
     def __init__(self, path: str | Path, readonly: bool = False):
-        """Open (creating when needed) the database; `readonly` is for inspecting a live daemon's state."""
+        """Open (creating when needed) the database; `readonly` is for inspecting a live daemon's state.
+        Raises StoreError when the file or its folder cannot be used."""
         self.path = Path(path)
-        if readonly:
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0,
-                                         isolation_level=None, check_same_thread=False)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "journal_size_limit=67108864"):
-                self._conn.execute(f"PRAGMA {pragma}")
-        self._conn.row_factory = sqlite3.Row
+        try:
+            self._conn = self._connect(readonly)
+            self._identity = _identity(self.path)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(self.path, _reason(exc)) from None
+        self.failure: str | None = None  # why the last operation failed, until a write succeeds again
         self._lock_file = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
 
+    def _connect(self, readonly: bool) -> sqlite3.Connection:
+        if readonly:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5.0, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master")  # "file is not a database" here, not later
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None, check_same_thread=False)
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "journal_size_limit=67108864"):
+                conn.execute(f"PRAGMA {pragma}")
+        conn.row_factory = sqlite3.Row
+        return conn
+
     async def run(self, method: Callable[..., T], *args: Any) -> T:
         """Run a store method on the store's own thread, so the event loop never blocks on disk."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: method(*args))
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, method, args)
+
+    def _call(self, method: Callable[..., T], args: tuple) -> T:
+        try:
+            return method(*args)
+        except StoreError as exc:
+            self._failed(exc.reason)
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            if not _is_failure(exc):
+                raise
+            self._failed(_reason(exc))
+            raise StoreError(self.path, _reason(exc)) from exc
+
+    def _failed(self, reason: str) -> None:
+        if self.failure is None:
+            log.error("store_failed", store=str(self.path), error=reason)
+        self.failure = reason
+
+    def check(self) -> None:
+        """Raise StoreError while the store cannot be trusted: an operation failed and no write has succeeded
+        since, or the file at our path is no longer the one we have open. Run it through `run`."""
+        now = _identity(self.path)
+        if now != self._identity:
+            raise StoreError(self.path, "the file was deleted while in use" if now is None else
+                             "the file was replaced while in use")
+        if self.failure is not None:
+            raise StoreError(self.path, self.failure)
+        self._conn.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -102,7 +154,10 @@ class Store:
     def lock(self) -> None:
         """Claim the store for this process; a second daemon (or `once`) on the same store is refused,
         which is what makes recover_in_flight() safe."""
-        handle = open(self.path.with_name(self.path.name + ".lock"), "a")
+        try:
+            handle = open(self.path.with_name(self.path.name + ".lock"), "a")
+        except OSError as exc:
+            raise StoreError(self.path, f"cannot create its lock file: {exc.strerror}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -115,10 +170,14 @@ class Store:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite rolls back by itself on some errors (disk full, I/O)
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+        if self.failure is not None and _identity(self.path) == self._identity:  # a lost file stays lost
+            log.info("store_recovered", store=str(self.path), after=self.failure)
+            self.failure = None
 
     # -- schema ---------------------------------------------------------------------------------------
 
@@ -142,9 +201,6 @@ class Store:
 
     def schema_version(self) -> int:
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
-
-    def ping(self) -> bool:
-        return self._conn.execute("SELECT 1").fetchone()[0] == 1
 
     # -- sources ----------------------------------------------------------------------------------------
 
@@ -432,6 +488,28 @@ class Store:
             " WHERE o.notifier_id=? AND d.remote_id=? AND d.outcome='sent' LIMIT 1",
             (notifier_id, remote_id)).fetchone()
         return row[0] if row else None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _is_failure(exc: BaseException) -> bool:
+    """The database or its disk failed (full, read-only, locked, I/O, corrupt, not a database), as opposed to
+    a query breaking a constraint or misusing the API: that is a bug, which a restart would not cure."""
+    return isinstance(exc, (sqlite3.OperationalError, OSError)) or type(exc) is sqlite3.DatabaseError
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror or str(exc)
+    if str(exc) == "unable to open database file":
+        return f"{exc} (does its folder exist, and may this user write there?)"
+    return str(exc)
 
 
 def _upsert_incident(conn: sqlite3.Connection, incident: Incident) -> None:

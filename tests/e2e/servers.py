@@ -1,8 +1,13 @@
 """Real HTTP servers on 127.0.0.1 for end-to-end tests: a feed whose items the test changes, and a webhook
-receiver that records every request (optionally slowly, like a struggling chat service)."""
+receiver that records every request (optionally slowly, like a struggling chat service); and a NOTIFY_SOCKET
+standing in for systemd."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import tempfile
 import threading
 import time
 from email.utils import format_datetime
@@ -129,3 +134,36 @@ def _echoing_telegram_handler(server: EchoingTelegram):
         def log_message(self, *args):
             pass
     return Handler
+
+
+class NotifySocket:
+    """systemd's side of NOTIFY_SOCKET: a unix datagram socket that keeps every message the daemon sends."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="bm-", dir="/tmp")  # socket paths are limited to 108 bytes
+        self.path = os.path.join(self.folder, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages: list[str] = []
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _receive(self):
+        while True:
+            try:
+                self.messages.append(self.sock.recv(65536).decode())
+            except OSError:
+                return
+
+    def wait_for(self, prefix: str, after: int = 0, timeout: float = 20.0) -> int:
+        """The index of the first message from `after` on that starts with `prefix`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for i, message in enumerate(self.messages[after:], after):
+                if message.startswith(prefix):
+                    return i
+            time.sleep(0.05)
+        raise AssertionError(f"no {prefix!r} message within {timeout}s; got {self.messages[after:]}")
+
+    def close(self):
+        self.sock.close()
+        shutil.rmtree(self.folder, ignore_errors=True)

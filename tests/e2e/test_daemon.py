@@ -22,7 +22,7 @@ brands:
   - name: Acme
     keywords: [Acme]
 sources:
-  forum: {{type: rss, url: "{feed}", every: 2s, jitter: 0s}}
+  forum: {{type: rss, url: "{feed}", every: 2s, jitter: 0s, allow_fast_polling: true}}
 notifiers:
   hook: {{type: webhook, url: "{hook}", timeout: 5s}}
 routes:

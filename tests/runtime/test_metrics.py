@@ -147,7 +147,8 @@ async def test_store_gauges_read_a_real_store(store):
     store.ack(make_alert(posts[0]).id, now)
     gauges = store_gauges(store, clock=lambda: now + 7200)  # past the respond-by time
     assert await gauges() == {"open_alerts": 1, "late_alerts": 1, "outbox_pending": 4, "outbox_sending": 0,
-                              "outbox_dead": 0, "sources_failing": 1, "sources_parked": 1}
+                              "outbox_dead": 0, "sources_failing": 1, "sources_parked": 1,
+                              "store_failing": 0}
 
 
 async def test_healthz_follows_the_health_callback(listen):

@@ -2,10 +2,11 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+from structlog.testing import capture_logs
 
 from monitor.models import Alert, Send
 from monitor.sources.base import SourceState
-from monitor.store import Store
+from monitor.store import Store, StoreError
 from tests.factories import make_alert, make_post
 
 
@@ -128,3 +129,55 @@ def test_alert_ids_by_unique_prefix(store):
     assert store.alert_ids_starting("abcd") == ids[:2]            # ambiguous: the caller asks for more
     assert store.alert_ids_starting("incident-01234567") == [ids[2]]
     assert store.alert_ids_starting("abc") == [] and store.alert_ids_starting("abcd%") == []
+
+
+# -- a failing database ------------------------------------------------------------------------------------
+
+async def test_a_locked_database_fails_the_check_until_a_write_succeeds(store, tmp_path):
+    path = tmp_path / "state.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the write lock past the store's 5 s busy timeout
+    with capture_logs() as logs:
+        with pytest.raises(StoreError, match=f"^store {path}: database is locked$"):
+            await store.run(store.save_source_state, SourceState("feed", cursor="c2"))
+        with pytest.raises(StoreError, match="database is locked"):
+            await store.run(store.check)  # the lock is not tried again, the failure is remembered
+        other.execute("ROLLBACK")
+        other.close()
+        await store.run(store.save_source_state, SourceState("feed", cursor="c2"))
+        await store.run(store.check)
+    assert [(e["event"], e["store"], e.get("error")) for e in logs] == [
+        ("store_failed", str(path), "database is locked"), ("store_recovered", str(path), None)]
+    assert store.load_source_state("feed").cursor == "c2"
+
+
+def replace_with_garbage(path):
+    garbage = path.with_name("garbage")
+    garbage.write_bytes(b"not a database" * 100)
+    garbage.replace(path)
+
+
+@pytest.mark.parametrize("change, reason", [(lambda path: path.unlink(), "the file was deleted while in use"),
+                                            (replace_with_garbage, "the file was replaced while in use")])
+async def test_a_deleted_or_replaced_file_fails_the_check(store, tmp_path, change, reason):
+    await store.run(store.check)
+    change(tmp_path / "state.db")
+    with capture_logs() as logs, pytest.raises(StoreError, match=f"^store {tmp_path / 'state.db'}: {reason}$"):
+        await store.run(store.check)
+    assert [e["event"] for e in logs] == ["store_failed"]
+
+
+def test_a_file_that_is_not_a_database_is_refused_at_open_naming_it(tmp_path):
+    path = tmp_path / "state.db"
+    path.write_bytes(b"SQLite format 2\0" + b"\xff" * 4096)
+    for readonly in (False, True):
+        with pytest.raises(StoreError, match=f"^store {path}: file is not a database$"):
+            Store(path, readonly=readonly)
+
+
+async def test_a_query_bug_is_not_a_failing_store(store):
+    post = make_post(1)
+    with pytest.raises(sqlite3.ProgrammingError):  # a notifier id SQLite cannot bind
+        await store.run(store.ingest, SourceState("feed"), [post], [(make_alert(post), {object(): Send()})], 1.0)
+    assert store.failure is None
+    await store.run(store.check)
