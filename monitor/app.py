@@ -5,6 +5,7 @@ import asyncio
 import os
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +35,8 @@ from .store import Store, StoreError
 log = structlog.get_logger()
 ESCALATION_TICK = 30.0
 ACK_TICK = 15.0
+RETENTION_TICK = 600.0
+PRUNE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,9 @@ class Daemon:
         if recovered:
             log.warning("in_flight_recovered", alerts=recovered)
         await self._schedule_all()
+        self.scheduler.add_job(self._retention_job, IntervalTrigger(seconds=RETENTION_TICK), id="retention",
+                               coalesce=True, max_instances=1,
+                               next_run_time=datetime.fromtimestamp(time.time() + 60, timezone.utc))
         self.scheduler.add_job(self._escalation_job, IntervalTrigger(seconds=ESCALATION_TICK), id="escalation",
                                coalesce=True, max_instances=1)
         self.scheduler.start()
@@ -246,6 +252,21 @@ class Daemon:
             pass  # logged by the store when it started failing
         except Exception:
             log.exception("escalation_failed")
+
+    async def _retention_job(self) -> None:
+        """Prune history in batches of PRUNE_BATCH rows per step, each a short transaction, so that polls and
+        deliveries get the store between them."""
+        keep, totals = self.components.settings.store.retention, Counter()
+        try:
+            while True:
+                done = await self.store.run(self.store.prune, time.time(), keep, PRUNE_BATCH)
+                totals.update(done)
+                if max(done.values()) < PRUNE_BATCH:
+                    break
+        except StoreError:
+            pass  # logged by the store when it started failing
+        if sum(totals.values()):
+            log.info("history_pruned", **totals)
 
     def _defer_if_needed(self, source_id: str, report: PollReport) -> None:
         """Backoff, parking and server-requested delays push the next run past the regular interval."""

@@ -324,8 +324,26 @@ class IncidentConfig(Strict):
     respond_within: Duration = 900.0
 
 
+DAY = 86400.0
+
+
+class RetentionConfig(Strict):
+    """How long history is kept; pruned in small batches while the daemon runs."""
+    posts: Duration = Field(default=90 * DAY, ge=DAY)  # seen posts (the memory of what was seen), their alerts
+    dead_letters: Duration = Field(default=365 * DAY, ge=DAY)  # alerts that could not be delivered
+    incidents: Duration = Field(default=365 * DAY, ge=DAY)
+    open_alerts: Duration = Field(default=7 * DAY, ge=3600.0)  # unanswered this long: closed as "expired"
+
+    @model_validator(mode="after")
+    def _open_alerts_expire_first(self) -> RetentionConfig:
+        if self.open_alerts > self.posts:
+            raise ValueError("open_alerts must not be longer than posts: an alert is deleted only once it is closed")
+        return self
+
+
 class StoreConfig(Strict):
     path: str | None = None
+    retention: RetentionConfig = RetentionConfig()
 
     def resolved_path(self) -> Path:
         state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]

@@ -12,7 +12,7 @@ from .settings import Settings
 from .store import Store, StoreError
 from .store.sqlite import ISSUE_SCHEMA
 
-STATUSES = ("pending", "sending", "sent", "dead")
+STATUSES = ("pending", "sending", "sent_24h", "dead")  # sent: in the last 24 hours; the rest: all
 LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
 
 
@@ -30,7 +30,7 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
             version = store.schema_version()
             if version > 0:
                 states = {s.source_id: asdict(s) for s in store.source_states()}
-                counts, dead = store.outbox_counts(), store.dead_letters()
+                counts, dead = store.outbox_counts(sent_since=now - 86400), store.dead_letters()
                 alerts.update(store.open_alerts(now))
                 if version >= ISSUE_SCHEMA:  # the issue and urgent columns
                     alerts.update(by_issue=store.open_alerts_by_issue(), first=[
@@ -48,7 +48,7 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                 "last_error": states.get(sid, {}).get("last_error")}
                for sid, cfg in settings.sources.items()]
     deliveries = [{"notifier": nid, "configured": nid in settings.notifiers,
-                   **{s: counts.get(nid, {}).get(s, 0) for s in STATUSES}}
+                   **{s: counts.get(nid, {}).get(s.removesuffix("_24h"), 0) for s in STATUSES}}
                   for nid in dict.fromkeys([*settings.notifiers, *counts])]
     # redacted again: errors stored by versions that did not redact them yet may hold a secret
     return redact_all({"store": str(path), "store_problem": problem, "sources": sources, "deliveries": deliveries,
@@ -80,7 +80,7 @@ def render_status(report: dict[str, Any]) -> str:
     lines += ["", "deliveries:"]
     for d in report["deliveries"]:
         note = "" if d["configured"] else "  (not in config: waits until it is added back)"
-        lines.append(f"  {d['notifier']:<20} " + "  ".join(f"{s} {d[s]}" for s in STATUSES) + note)
+        lines.append(f"  {d['notifier']:<20} " + "  ".join(f"{s.replace('_', ' ')} {d[s]}" for s in STATUSES) + note)
     if report["dead_letters"]:
         lines += ["", "recent dead letters:"]
         lines += [f"  alert {d['alert_id']} -> {d['notifier_id']} after {d['attempts']} attempt(s): {d['last_error']}"

@@ -76,7 +76,7 @@ def test_once_status_and_ack(tmp_path, capsys, servers):
     report = json.loads(capsys.readouterr().out)
     assert report["sources"][0]["health"] == "ok"
     assert report["deliveries"] == [{"notifier": "hook", "configured": True, "pending": 0, "sending": 0,
-                                     "sent": 1, "dead": 0}]
+                                     "sent_24h": 1, "dead": 0}]
     assert report["alerts"]["open"] == 1
     alert_id = hook.received[0][2]["id"]
     assert [x["id"] for x in report["alerts"]["first"]] == [alert_id]

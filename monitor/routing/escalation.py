@@ -23,6 +23,17 @@ class Escalation:
     note: str
 
 
+@dataclass(frozen=True)
+class Window:
+    """Which unacknowledged alerts could be due: created since `since`, and already waited the shortest `after`
+    plus the shortest `repeat` per round so far, with fewer than the most `rounds` of any route."""
+    since: float
+    now: float
+    after: float = 0.0
+    repeat: float = 0.0
+    rounds: int = 1 << 30
+
+
 def due(routes: Sequence[str], created_at: float, escalations: int, now: float,
         rules: Sequence[RouteConfig]) -> Escalation | None:
     """The escalation an unacknowledged alert is due for now, if any (the alert's routes decide)."""
@@ -49,12 +60,14 @@ def _duration(seconds: float) -> str:
 
 async def escalate_due(store: Store, rules: Sequence[RouteConfig], now: float) -> int:
     """Queue every escalation that is due; returns the number of outbox rows written."""
-    horizons = [r.escalate.after + r.escalate.max * (r.escalate.repeat or r.escalate.after)
-                for r in rules if r.escalate]
-    if not horizons:
+    plans = [r.escalate for r in rules if r.escalate]
+    if not plans:
         return 0
+    horizon = max(e.after + e.max * (e.repeat or e.after) for e in plans)
+    window = Window(since=now - horizon, now=now, after=min(e.after for e in plans),
+                    repeat=min(e.repeat or e.after for e in plans), rounds=max(e.max for e in plans))
     queued = 0
-    for alert_id, created_at, count, routes in await store.run(store.escalation_candidates, now - max(horizons)):
+    for alert_id, created_at, count, routes in await store.run(store.escalation_candidates, window):
         escalation = due(routes, created_at, count, now, rules)
         if escalation is None:
             continue

@@ -163,7 +163,7 @@ def store_gauges(store: Any, clock: Callable[[], float] = time.time) -> Callable
     def read() -> dict[str, float]:
         alerts = store.open_alerts(clock())
         totals: dict[str, int] = {}
-        for statuses in store.outbox_counts().values():
+        for statuses in store.outbox_counts(sent_since=math.inf).values():  # the queue, not the history
             for status, n in statuses.items():
                 totals[status] = totals.get(status, 0) + n
         states = store.source_states()

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import structlog
 
@@ -32,6 +32,10 @@ from ..models import Alert, AuthorHistory, Post, Send
 from ..routing.incidents import Incident, Report, report_words
 from ..runtime import counters
 from ..sources.base import SourceState
+
+if TYPE_CHECKING:
+    from ..routing.escalation import Window
+    from ..settings import RetentionConfig
 
 T = TypeVar("T")
 log = structlog.get_logger()
@@ -290,6 +294,52 @@ class Store:
                 found[row[0]] = AuthorHistory(mentions=row[1], complaints=row[2] or 0)
         return found
 
+    # -- retention ----------------------------------------------------------------------------------------
+
+    def prune(self, now: float, keep: RetentionConfig, limit: int = 500) -> dict[str, int]:
+        """One small batch of each retention step, each its own short transaction; returns the rows each step
+        touched (a step that touched `limit` rows has more to do). Freed pages are reused by new rows, so the file
+        stays the same size at a steady rate instead of growing."""
+        return {"expired": self._expire_open(now - keep.open_alerts, now, limit),
+                "alerts": self._delete_alerts(now - keep.posts, now - keep.dead_letters, limit),
+                "mentions": self._delete(
+                    "DELETE FROM mention WHERE id IN (SELECT m.id FROM mention m WHERE m.created_at<? AND NOT EXISTS"
+                    " (SELECT 1 FROM alert a WHERE a.mention_id=m.id) LIMIT ?)", now - keep.posts, limit),
+                "posts": self._delete(
+                    "DELETE FROM post WHERE dedup_key IN (SELECT p.dedup_key FROM post p WHERE p.first_seen_at<? AND"
+                    " NOT EXISTS (SELECT 1 FROM mention m WHERE m.dedup_key=p.dedup_key) LIMIT ?)",
+                    now - keep.posts, limit),
+                "incidents": self._delete("DELETE FROM incident WHERE id IN (SELECT id FROM incident WHERE"
+                                          " updated_at<? LIMIT ?)", now - keep.incidents, limit)}
+
+    def _expire_open(self, before: float, now: float, limit: int) -> int:
+        """Unanswered alerts created before `before` are closed as "expired": escalation stops, status stops
+        counting them as open."""
+        with self._write() as conn:
+            return conn.execute("UPDATE alert SET acked_at=?, acked_by='expired' WHERE id IN (SELECT id FROM alert"
+                                " WHERE acked_at IS NULL AND created_at<? LIMIT ?)", (now, before, limit)).rowcount
+
+    def _delete_alerts(self, before: float, dead_before: float, limit: int) -> int:
+        """Closed alerts created before `before` whose deliveries are over (sent, or dead before `dead_before`),
+        with their outbox rows, delivery records and mentions."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT a.id, a.mention_id FROM alert a WHERE a.created_at<? AND a.acked_at IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id=a.id AND (o.status IN ('pending','sending')"
+                " OR (o.status='dead' AND o.created_at>=?))) LIMIT ?", (before, dead_before, limit)).fetchall()
+            for alert_id, mention_id in rows:
+                conn.execute("DELETE FROM delivery WHERE outbox_id IN (SELECT id FROM outbox WHERE alert_id=?)",
+                             (alert_id,))
+                conn.execute("DELETE FROM outbox WHERE alert_id=?", (alert_id,))
+                conn.execute("DELETE FROM alert WHERE id=?", (alert_id,))
+                conn.execute("DELETE FROM mention WHERE id=? AND NOT EXISTS (SELECT 1 FROM alert WHERE mention_id=?)",
+                             (mention_id, mention_id))
+        return len(rows)
+
+    def _delete(self, sql: str, before: float, limit: int) -> int:
+        with self._write() as conn:
+            return conn.execute(sql, (before, limit)).rowcount
+
     # -- outbox -------------------------------------------------------------------------------------------
 
     def claim(self, notifier_id: str, now: float, lease: float) -> OutboxRow | None:
@@ -297,13 +347,14 @@ class Store:
         a row of a batch brings every due row of that batch with it."""
         token = uuid.uuid4().hex
         with self._write() as conn:
-            first = conn.execute(
+            first = conn.execute(  # each half reads outbox_due's range for its status only, never the sent rows
                 "UPDATE outbox SET status='sending', attempts=attempts+1, lease_until=?, lease_token=?"
-                " WHERE id = (SELECT id FROM outbox WHERE notifier_id=? AND"
-                "   ((status='pending' AND next_attempt_at<=?) OR (status='sending' AND lease_until<?))"
-                "   ORDER BY id LIMIT 1)"
+                " WHERE id = (SELECT MIN(id) FROM ("
+                "   SELECT MIN(id) AS id FROM outbox WHERE notifier_id=? AND status='pending' AND next_attempt_at<=?"
+                "   UNION ALL"
+                "   SELECT MIN(id) FROM outbox WHERE notifier_id=? AND status='sending' AND lease_until<?))"
                 " RETURNING id, alert_id, attempts, created_at, batch, note",
-                (now + lease, token, notifier_id, now, now)).fetchone()
+                (now + lease, token, notifier_id, now, notifier_id, now)).fetchone()
             if first is None:
                 return None
             rows = [first]
@@ -394,11 +445,16 @@ class Store:
 
     # -- reporting ------------------------------------------------------------------------------------------
 
-    def outbox_counts(self) -> dict[str, dict[str, int]]:
-        """notifier id -> status -> number of rows."""
+    def outbox_counts(self, sent_since: float = 0.0) -> dict[str, dict[str, int]]:
+        """notifier id -> status -> number of rows; "sent" counts the rows sent since `sent_since` only."""
         counts: dict[str, dict[str, int]] = {}
-        for r in self._conn.execute("SELECT notifier_id, status, COUNT(*) FROM outbox GROUP BY notifier_id, status"):
+        for r in self._conn.execute(
+                "SELECT notifier_id, status, COUNT(*) FROM outbox WHERE status IN ('pending','sending','dead')"
+                " GROUP BY notifier_id, status"):
             counts.setdefault(r[0], {})[r[1]] = r[2]
+        for r in self._conn.execute("SELECT notifier_id, COUNT(*) FROM outbox WHERE sent_at>=? GROUP BY notifier_id",
+                                    (sent_since,)):  # only sent rows have sent_at: an index-only count
+            counts.setdefault(r[0], {})["sent"] = r[1]
         return counts
 
     def dead_letters(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -443,15 +499,18 @@ class Store:
                      seconds_to_ack=round(now - row[1], 1))
         return bool(acked)
 
-    def escalation_candidates(self, since: float) -> list[tuple[str, float, int, tuple[str, ...]]]:
-        """(alert id, created at, escalations so far, routes) of unacknowledged alerts since `since` that were
-        sent somewhere (a report folded into an incident was not), an incident counting once (its first notice)."""
+    def escalation_candidates(self, window: Window) -> list[tuple[str, float, int, tuple[str, ...]]]:
+        """(alert id, created at, escalations so far, routes) of unacknowledged alerts in the window that were
+        sent somewhere (a report folded into an incident was not), an incident counting once (its first notice):
+        one indexed range, only the rows near due, their routes read without parsing the whole payload."""
         rows = self._conn.execute(
-            "SELECT a.id, a.created_at, a.escalations, a.payload FROM alert a WHERE a.acked_at IS NULL"
-            " AND a.created_at>=? AND EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id=a.id)"
+            "SELECT a.id, a.created_at, a.escalations, json_extract(a.payload, '$.routes') FROM alert a"
+            " WHERE a.acked_at IS NULL AND a.created_at>=? AND a.escalations<?"
+            " AND a.created_at + ? + a.escalations * ? <= ?"
+            " AND EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id=a.id)"
             " AND (a.thread IS NULL OR a.created_at=(SELECT MIN(b.created_at) FROM alert b WHERE b.thread=a.thread))",
-            (since,))
-        return [(r[0], r[1], r[2], tuple(json.loads(r[3])["routes"])) for r in rows]
+            (window.since, window.rounds, window.after, window.repeat, window.now))
+        return [(r[0], r[1], r[2], tuple(json.loads(r[3]))) for r in rows]
 
     def escalate(self, alert_id: str, round_: int, destinations: Sequence[str], note: str, now: float) -> int:
         """Queue escalation number `round_` of an alert; a no-op if that round was queued already."""

@@ -1,13 +1,13 @@
 """Matrix reactions acknowledge alerts: against the real Synapse on 127.0.0.1 (tests/servers/synapse.py)."""
 from __future__ import annotations
 
+import math
 import uuid
 from urllib.parse import quote
 
 import pytest
 
-from monitor.acks.matrix import MatrixAckListener
-from monitor.acks.matrix import reactions_in
+from monitor.acks.matrix import MatrixAckListener, reactions_in
 from monitor.errors import AuthFailedError, TransientError
 from monitor.notifiers.matrix import MatrixConfig, MatrixNotifier
 from tests.acks.helpers import NOW, acked, deliver
@@ -121,7 +121,7 @@ def test_reactions_in_reads_only_annotations_of_the_room_by_others():
 
 
 async def test_a_reaction_in_the_room_stops_the_alerts_escalation(matrix_world, bot, http, store):
-    from monitor.routing.escalation import escalate_due
+    from monitor.routing.escalation import Window, escalate_due
     from monitor.settings import RouteConfig
 
     rules = [RouteConfig.model_validate({"name": "urgent", "notify": ["room"],
@@ -133,4 +133,4 @@ async def test_a_reaction_in_the_room_stops_the_alerts_escalation(matrix_world, 
     react(matrix_world, matrix_world.reader_token, event_id)
     assert await MatrixAckListener(notifier_id, cfg, http, store).poll_once(NOW + 32 * 60) == 1
     assert await escalate_due(store, rules, NOW + 61 * 60) == 1          # only the alert nobody reacted to
-    assert store.escalation_candidates(0.0)[0][0] == ignored
+    assert store.escalation_candidates(Window(since=0.0, now=math.inf))[0][0] == ignored
