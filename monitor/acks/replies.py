@@ -97,8 +97,8 @@ class PublicReplyListener:
         try:
             response, raw = await send_capped(self._http, "GET", url, max_bytes=MAX_BODY, timeout=TIMEOUT,
                                               headers={"Accept": "application/json"})
-        except PermanentError:
-            raise PermanentError(f"{self._what}: reply larger than {MAX_BODY} bytes") from None
+        except PermanentError as exc:  # too big, an encoding refused, a private address refused: the reason is in it
+            raise PermanentError(f"{self._what}: {exc}") from None
         except TransientError:
             raise TransientError(f"{self._what}: network error or timeout after {TIMEOUT:g}s") from None
         if missing_ok and response.status_code in (404, 410):

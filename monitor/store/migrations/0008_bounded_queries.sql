@@ -1,7 +1,7 @@
 -- Every per-poll, per-send and per-tick query reads by an index bounded by its window, not by history; and
 -- retention finds what it may delete without scanning (issue "Stay fast as history grows").
 CREATE INDEX alert_author ON alert(author, category);              -- author history
-CREATE INDEX alert_created ON alert(created_at);                   -- recent negatives, retention
+CREATE INDEX alert_created ON alert(created_at, sentiment, category, brand, id);  -- recent negatives (covering)
 CREATE INDEX alert_open_created ON alert(acked_at, created_at);    -- escalation candidates, expiry
 CREATE INDEX alert_mention ON alert(mention_id);                   -- retention: mentions left without an alert
 CREATE INDEX outbox_alert ON outbox(alert_id);                     -- escalation candidates, retention
