@@ -173,3 +173,21 @@ async def test_trouble_piling_up_raises_severity(store):
     assert any("negative reports lately" in r for r in last.assessment.reasons), last.assessment.reasons
     assert ["critical", "high", "medium", "low"].index(last.assessment.severity) <= \
         ["critical", "high", "medium", "low"].index(first.assessment.severity)
+
+
+async def test_matching_and_triage_run_off_the_event_loop(store):
+    """A 15,000-post first cycle is seconds of CPU: on the loop's thread it would hold every delivery back."""
+    import threading
+
+    poller, _ = make_poller(store)
+    seen_on = []
+    process = poller.pipeline.process
+
+    def recording(*args, **kwargs):
+        seen_on.append(threading.current_thread())
+        return process(*args, **kwargs)
+
+    poller.pipeline.process = recording
+    report = await poller.poll("s", ScriptedSource(FetchResult(posts=[make_post(1), make_post(2)])), CONFIG)
+    assert report.ok and report.alerts == 2
+    assert seen_on and threading.current_thread() not in seen_on
