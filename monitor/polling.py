@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 
 import structlog
 
@@ -23,6 +22,7 @@ from .runtime import counters
 from .settings import IncidentConfig, PollingConfig, SourceConfig
 from .sources.base import FetchResult, Source, SourceState
 from .store import Store
+from .workers import PipelineWorkers, process_posts
 
 log = structlog.get_logger()
 _CPU = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")  # one: the GIL allows no more
@@ -73,6 +73,7 @@ class Poller:
         self.on_queued = on_queued
         self.clock = clock
         self.grace = 10.0
+        self.workers: PipelineWorkers | None = None
 
     def budget(self, config: SourceConfig) -> float:
         """A whole poll may take a few requests' worth of time, never forever."""
@@ -92,9 +93,13 @@ class Poller:
         fresh = await self.store.run(self.store.unseen, result.posts)
         history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
         velocity = await self.store.run(self.store.recent_negative, now - self.incidents.window) if fresh else {}
-        # matching and triage are CPU work: on their own thread, so that a big first cycle never stalls deliveries
-        alerts = await asyncio.get_running_loop().run_in_executor(
-            _CPU, self._process, state.source_id, fresh, now, history, velocity)
+        # matching and triage are CPU work: never on the event loop, so that a big first cycle never stalls
+        # deliveries; on worker processes when there are some, else on a thread of their own
+        if self.workers is not None:
+            alerts = await self.workers.process(state.source_id, fresh, now, history, velocity)
+        else:
+            alerts = await asyncio.get_running_loop().run_in_executor(
+                _CPU, process_posts, self.pipeline, state.source_id, fresh, now, history, velocity)
         alerts, incidents = await self._fold_incidents(alerts, now)
         new_state = after_success(state, result, now, config.every)
         notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]
@@ -112,18 +117,6 @@ class Poller:
                  alerts=len(alerts), queued=queued, not_modified=result.not_modified)
         return PollReport(state.source_id, True, len(result.posts), len(fresh), len(alerts), queued,
                           next_poll_at=new_state.next_poll_at)
-
-    def _process(self, source_id: str, posts: list, now: float, history: dict, velocity: dict) -> list:
-        alerts = []
-        when = datetime.fromtimestamp(now, timezone.utc)
-        for post in posts:
-            try:
-                outcomes = self.pipeline.process(post, when, history.get(post.author.handle), velocity)
-            except Exception:
-                log.exception("post_processing_failed", source_id=source_id, post_id=post.id, url=post.url)
-                continue
-            alerts += [(o.alert, o.routing.deliveries if o.routing else {}) for o in outcomes]
-        return alerts
 
     async def _fold_incidents(self, alerts: list, now: float) -> tuple[list, list[Incident]]:
         keys = {key for alert, _ in alerts if (key := incident_key(alert))}

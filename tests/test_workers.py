@@ -1,0 +1,57 @@
+"""`polling.workers`: matching and triage in worker processes, and a worker that dies costs no mention."""
+from __future__ import annotations
+
+import os
+import signal
+
+from monitor.app import build_pipeline
+from monitor.polling import Poller
+from monitor.settings import SourceConfig, parse_settings
+from monitor.sources.base import FetchResult
+from monitor.workers import PipelineWorkers
+from tests.factories import make_post
+from tests.test_polling import POLLING, ScriptedSource
+
+SETTINGS = parse_settings("""
+brands: [{name: Acme}]
+notifiers: {team: {type: webhook, url: "http://127.0.0.1:9/hook"}}
+routes: [{name: all, notify: [team]}]
+polling: {workers: 2}
+incidents: {enabled: false}   # count alerts one by one
+""")
+CONFIG = SourceConfig(type="test", every="60s", timeout="5s")
+
+
+def never(*_args, **_kwargs):
+    raise AssertionError("the daemon's own pipeline ran: the posts should have gone to a worker")
+
+
+async def test_posts_become_alerts_in_worker_processes(store):
+    local = build_pipeline(SETTINGS)
+    local.process = never
+    poller = Poller(store, local, POLLING, incidents=SETTINGS.incidents)
+    poller.workers = PipelineWorkers(SETTINGS, 2, fallback=local)
+    try:
+        posts = [make_post(n, text=f"Acme charged me twice, order {n}") for n in range(1, 6)]
+        report = await poller.poll("s", ScriptedSource(FetchResult(posts=posts)), CONFIG)
+    finally:
+        poller.workers.close()
+    assert report.ok and report.alerts == 5 and report.queued == 5
+    assert store.outbox_counts() == {"team": {"pending": 5}}
+
+
+async def test_a_killed_worker_costs_no_mention(store):
+    local = build_pipeline(SETTINGS)
+    workers = PipelineWorkers(SETTINGS, 2, fallback=local)
+    poller = Poller(store, local, POLLING, incidents=SETTINGS.incidents)
+    poller.workers = workers
+    try:
+        first = await poller.poll("s", ScriptedSource(FetchResult(posts=[make_post(1)])), CONFIG)
+        for pid in list(workers._pool._processes):  # what the OOM killer would do
+            os.kill(pid, signal.SIGKILL)
+        second = await poller.poll("s", ScriptedSource(FetchResult(posts=[make_post(2)])), CONFIG)
+        third = await poller.poll("s", ScriptedSource(FetchResult(posts=[make_post(3)])), CONFIG)
+    finally:
+        workers.close()
+    assert (first.alerts, second.alerts, third.alerts) == (1, 1, 1)  # the second by the daemon, the third by new
+    assert store.outbox_counts() == {"team": {"pending": 3}}
