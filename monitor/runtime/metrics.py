@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
@@ -27,6 +26,8 @@ from .acklinks import AckLinks, confirm_page, done_page
 from .counters import PREFIX, label
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from ..acks import ListenerState
 
 log = structlog.get_logger()
@@ -203,6 +204,7 @@ async def serve(metrics: Metrics, host: str = "127.0.0.1", port: int = 9464,
                 health: HealthCheck | None = None, ack_links: AckLinks | None = None) -> Listener:
     """Start the listener (aiohttp) for GET /metrics, GET /healthz and, with ack_links, /ack/<alert id>?t=<token>
     (GET shows a button, since link scanners only look; POST acknowledges)."""
+    from aiohttp import web  # noqa: PLC0415 - 0.2 s of start-up, paid only when the listener is on
     app = web.Application(client_max_size=64 * 1024)
 
     async def scrape(request: web.Request) -> web.Response:
@@ -231,6 +233,8 @@ async def serve(metrics: Metrics, host: str = "127.0.0.1", port: int = 9464,
 
 
 def _ack_handler(ack_links: AckLinks):
+    from aiohttp import web  # noqa: PLC0415
+
     async def ack(request: web.Request) -> web.Response:
         alert_id, token = request.match_info["alert_id"], request.query.get("t", "")
         if not ack_links.valid(alert_id, token):
@@ -244,6 +248,7 @@ def _ack_handler(ack_links: AckLinks):
 
 
 def _html(body: bytes) -> web.Response:
+    from aiohttp import web  # noqa: PLC0415
     return web.Response(body=body, headers={"Content-Type": "text/html; charset=utf-8", **NO_STORE})
 
 
