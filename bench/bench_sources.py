@@ -1,7 +1,7 @@
 """500 `rss` sources served on loopback, one full poll cycle through the real poller, pipeline and store, side
 by side with plain feedparser over the same feeds.
 
-    python bench/bench_sources.py [--sources 500] [--items 20] [--hosts 50] [--brands 50]
+    python bench/bench_sources.py [--sources 500] [--items 20] [--hosts 50] [--brands 50] [--workers 1]
 
 Feeds are served by a separate process on 127.0.0.1 .. 127.0.0.<hosts> (all loopback), so the poller
 sees many hosts as it would in production. Prints the baseline (fetch + feedparser only, same concurrency), the
@@ -82,12 +82,13 @@ async def baseline(sources: int, hosts: int, port: int) -> float:
         return time.perf_counter() - start
 
 
-async def cycle(sources: int, hosts: int, port: int, brands: int) -> tuple[float, int, int, float]:
+async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) -> tuple[float, int, int, float]:
     from monitor.app import build_components
     from monitor.http import make_client
     from monitor.polling import Poller
     from monitor.settings import parse_settings
     from monitor.store import Store
+    from monitor.workers import PipelineWorkers
 
     lines = ["brands: [" + ", ".join(f"{{name: {b}}}" for b in BRANDS[:brands]) + "]",
              "notifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}",
@@ -102,6 +103,9 @@ async def cycle(sources: int, hosts: int, port: int, brands: int) -> tuple[float
             components = build_components(settings, http)
             build_s = time.perf_counter() - built
             poller = Poller(store, components.pipeline, settings.polling)
+            if workers > 1:
+                poller.workers = PipelineWorkers(settings, workers, fallback=components.pipeline)
+                await poller.workers.process("warm-up", [], 0.0, {}, {})  # start the processes before timing
             slots = asyncio.Semaphore(settings.polling.concurrency)
 
             async def one(sid, source, cfg):
@@ -111,6 +115,8 @@ async def cycle(sources: int, hosts: int, port: int, brands: int) -> tuple[float
             start = time.perf_counter()
             reports = await asyncio.gather(*(one(sid, src, cfg) for sid, (src, cfg) in components.sources.items()))
             elapsed = time.perf_counter() - start
+            if poller.workers is not None:
+                poller.workers.close()
         store.close()
     failed = [r for r in reports if not r.ok]
     if failed:
@@ -125,6 +131,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--brands", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="polling.workers: processes for matching and triage")
     args = parser.parse_args()
     from monitor.log import setup_logging
     setup_logging("warning")
@@ -133,12 +140,13 @@ def main() -> None:
     server.start()
     ready.wait(10)
     try:
-        elapsed, posts, queued, build_s = asyncio.run(cycle(args.sources, args.hosts, args.port, args.brands))
+        elapsed, posts, queued, build_s = asyncio.run(cycle(args.sources, args.hosts, args.port, args.brands, args.workers))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline's own imports
         plain = asyncio.run(baseline(args.sources, args.hosts, args.port))
     finally:
         server.terminate()
-    print(f"sources {args.sources}  hosts {args.hosts}  brands {args.brands}  posts {posts}  alerts queued {queued}")
+    print(f"sources {args.sources}  hosts {args.hosts}  brands {args.brands}  workers {args.workers}  posts {posts}"
+          f"  alerts queued {queued}")
     print(f"fetch + feedparser only      {plain:6.2f} s  {args.sources / plain:6.1f} feeds/s")
     print(f"full cycle                   {elapsed:6.2f} s  {args.sources / elapsed:6.1f} feeds/s  "
           f"({posts / elapsed:.0f} posts/s; {plain / elapsed:.2f}x the baseline)")

@@ -256,9 +256,10 @@ class Store:
         return queued
 
     def recent_negative(self, since: float) -> dict[str, int]:
-        """brand -> negative complaint/outage alerts since `since`: how fast trouble is arriving (velocity)."""
+        """brand -> negative complaint/outage alerts since `since`: how fast trouble is arriving (velocity).
+        INDEXED BY: given statistics, SQLite prefers a skip-scan of alert_recent, 50x slower at a million posts."""
         return dict(self._conn.execute(
-            "SELECT brand, COUNT(*) FROM alert WHERE created_at>=? AND sentiment='negative'"
+            "SELECT brand, COUNT(*) FROM alert INDEXED BY alert_created WHERE created_at>=? AND sentiment='negative'"
             " AND category IN ('complaint','outage') AND id NOT LIKE 'incident-%' GROUP BY brand", (since,)))
 
     def incident_context(self, keys: set[tuple[str, str]], since: float
@@ -508,7 +509,8 @@ class Store:
             " WHERE a.acked_at IS NULL AND a.created_at>=? AND a.escalations<?"
             " AND a.created_at + ? + a.escalations * ? <= ?"
             " AND EXISTS (SELECT 1 FROM outbox o WHERE o.alert_id=a.id)"
-            " AND (a.thread IS NULL OR a.created_at=(SELECT MIN(b.created_at) FROM alert b WHERE b.thread=a.thread))",
+            " AND (a.thread IS NULL OR a.created_at=(SELECT MIN(b.created_at) FROM alert b INDEXED BY alert_thread"
+            "   WHERE b.thread=a.thread))",  # else SQLite may walk alert_created in order to find the minimum
             (window.since, window.rounds, window.after, window.repeat, window.now))
         return [(r[0], r[1], r[2], tuple(json.loads(r[3]))) for r in rows]
 
