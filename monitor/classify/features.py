@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from .text import normalize
 
@@ -43,13 +44,13 @@ def mask_brand(text: str, brand: str) -> str:
     return text.replace(brand, f" {BRAND} ") if brand else text
 
 
-def feature_names(text: str, extra: Sequence[str] = ()) -> set[str]:
+def feature_names(text: str) -> set[str]:
     """The set of feature strings of one (already brand-masked) post."""
     norm = normalize(text)
     raw_words = _LONG_WORD.findall(norm)
     low = _REPEAT.sub(r"\1\1", _HANDLE.sub(" @h ", _URL.sub(" url ", norm)).casefold())
     tokens = [("0" if t.isdigit() else t) for t in _TOKEN.findall(low)]
-    feats: set[str] = {f"x:{e}" for e in extra}
+    feats: set[str] = set()
     feats.update(f"r:{ch}" for ch in _ARABIC_FORMS.intersection(text))
     words = [t for t in tokens if t[0].isalpha() or t == BRAND]
     for t in tokens:
@@ -70,11 +71,17 @@ def feature_names(text: str, extra: Sequence[str] = ()) -> set[str]:
 
 def _char_grams(word: str, feats: set[str]) -> None:
     padded = f" {word} "
-    for n in range(2, 6):
-        for i in range(len(padded) - n + 1):
-            feats.add("c:" + padded[i:i + n])
+    feats.update("c:" + padded[i:i + n] for n in range(2, 6) for i in range(len(padded) - n + 1))
 
 
 def feature_ids(text: str, extra: Sequence[str] = (), buckets: int = DEFAULT_BUCKETS) -> list[int]:
     """Stable hashed ids (crc32, not Python's salted hash) of the post's features, without repeats."""
-    return sorted({zlib.crc32(f.encode()) % buckets for f in feature_names(text, extra)})
+    ids = set(_text_ids(text, buckets))
+    ids.update(zlib.crc32(f"x:{e}".encode()) % buckets for e in extra)
+    return sorted(ids)
+
+
+@lru_cache(maxsize=8)  # the same post twice in a row; a frozenset of ids is tens of KB
+def _text_ids(text: str, buckets: int) -> frozenset[int]:
+    """The text's own ids, once per post: the language head and the other heads both need them."""
+    return frozenset(zlib.crc32(f.encode()) % buckets for f in feature_names(text))
