@@ -1,5 +1,6 @@
 """Fixtures shared across the test suite."""
 import pytest
+from pytest_httpserver import HTTPServer
 
 from monitor.store import Store
 
@@ -29,3 +30,20 @@ def _forget_secrets():
     from monitor import redaction
     yield
     redaction._known.clear()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A loopback server per module, threaded: a stalled response must not block the others."""
+    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    srv.start()
+    yield srv
+    srv.clear()
+    srv.stop()
+
+
+@pytest.fixture
+def http(server):
+    server.clear()
+    yield server
+    server.clear()

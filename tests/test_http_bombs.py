@@ -22,14 +22,6 @@ FEED = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><tit
         b"<description>Acme Mail is down.</description></item></channel></rss>")
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
 @pytest.fixture
 async def client():
     async with make_client() as c:

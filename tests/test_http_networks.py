@@ -24,21 +24,6 @@ INTERNAL = b"<rss><channel><item><title>internal admin page</title></item></chan
 NAME = "feeds.example.test"
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def http(server):
-    server.clear()
-    yield server
-    server.clear()
-
-
 @pytest.fixture
 async def client():
     async with make_client() as c:
