@@ -1,17 +1,19 @@
-"""Matching and triage on more than one core: `polling.workers: N` runs them in N worker processes.
+"""CPU work on more than one core: `polling.workers: N` runs feed parsing, matching and triage in N processes.
 
-The parent keeps fetching, parsing, the store and deliveries; each worker builds its own pipeline from the
-settings once and then only turns posts into alerts. With the default of one worker, the poller runs the same
-function on a thread of its own instead (no second process, no extra memory).
+The parent keeps the network, the store and deliveries; each worker builds its own pipeline from the settings
+once, then parses the feeds and turns posts into alerts it is handed. With the default of one worker, the same
+functions run on threads instead (no second process, no extra memory).
 """
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -20,8 +22,18 @@ if TYPE_CHECKING:
     from .pipeline import Pipeline
     from .settings import Settings
 
+T = TypeVar("T")
 log = structlog.get_logger()
 _pipeline: Pipeline | None = None  # in a worker process: built once by _start
+_active: PipelineWorkers | None = None  # in the daemon: the running pool, if polling.workers > 1
+
+
+async def offload(fn: Callable[..., T], *args: Any) -> T:
+    """Run a CPU-heavy function of picklable arguments (parsing a feed) on the worker processes when there are
+    some, else on a thread: never on the event loop."""
+    if _active is not None:
+        return await _active.run(fn, *args)
+    return await asyncio.to_thread(fn, *args)
 
 
 def process_posts(pipeline: Pipeline, source_id: str, posts: list[Post], now: float,
@@ -44,8 +56,10 @@ class PipelineWorkers:
     breaks the pool: it is started again and the batch in hand is processed by the daemon itself."""
 
     def __init__(self, settings: Settings, workers: int, fallback: Pipeline):
+        global _active
         self._settings, self._workers, self._fallback = settings, workers, fallback
         self._pool = self._start_pool()
+        _active = self
 
     def _start_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the daemon has threads (store, pipeline) that a fork would copy mid-work
@@ -54,17 +68,23 @@ class PipelineWorkers:
 
     async def process(self, source_id: str, posts: list[Post], now: float, history: dict[str, AuthorHistory],
                       velocity: dict[str, int]) -> list:
-        loop = asyncio.get_running_loop()
+        return await self.run(_process, source_id, posts, now, history, velocity,
+                              fallback=partial(process_posts, self._fallback))
+
+    async def run(self, fn: Callable[..., T], *args: Any, fallback: Callable[..., T] | None = None) -> T:
         try:
-            return await loop.run_in_executor(self._pool, _process, source_id, posts, now, history, velocity)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
         except BrokenProcessPool:
-            log.warning("pipeline_workers_restarted", source_id=source_id)
+            log.warning("pipeline_workers_restarted", task=getattr(fn, "__name__", str(fn)))
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start_pool()
-            return await asyncio.to_thread(process_posts, self._fallback, source_id, posts, now, history, velocity)
+            return await asyncio.to_thread(fallback or fn, *args)
 
     def close(self) -> None:
+        global _active
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if _active is self:
+            _active = None
 
 
 def _start(settings: Settings) -> None:

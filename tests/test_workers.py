@@ -55,3 +55,25 @@ async def test_a_killed_worker_costs_no_mention(store):
         workers.close()
     assert (first.alerts, second.alerts, third.alerts) == (1, 1, 1)  # the second by the daemon, the third by new
     assert store.outbox_counts() == {"team": {"pending": 3}}
+
+
+async def test_feeds_are_parsed_on_the_workers_when_there_are_some(http):
+    from monitor.http import make_client
+    from monitor.sources.base import SourceState
+    from monitor.sources.rss import FeedSource
+    from monitor.workers import offload
+
+    assert await offload(os.getpid) == os.getpid()  # no workers: a thread of this process
+    http.expect_request("/feed").respond_with_data(
+        "<rss version='2.0'><channel><title>t</title><item><guid>1</guid><title>Акме не работает</title></item>"
+        "</channel></rss>", content_type="application/rss+xml")
+    workers = PipelineWorkers(SETTINGS, 2, fallback=build_pipeline(SETTINGS))
+    try:
+        assert await offload(os.getpid) != os.getpid()
+        async with make_client() as client:
+            source = FeedSource("feed", http.url_for("/feed"), client, timeout=5, max_bytes=100_000)
+            result = await source.fetch(SourceState("feed"))
+    finally:
+        workers.close()
+    assert [p.title for p in result.posts] == ["Акме не работает"]
+    assert await offload(os.getpid) == os.getpid()  # closed: back to threads

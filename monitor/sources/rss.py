@@ -5,7 +5,6 @@ The feed presets in `feeds.py` (Google News, Google Alerts, YouTube, Reddit RSS)
 """
 from __future__ import annotations
 
-import asyncio
 import calendar
 import codecs
 import hashlib
@@ -31,6 +30,7 @@ from ..errors import PermanentError
 from ..http import get_capped, redact
 from ..models import Author, Engagement, Post
 from ..settings import SourceConfig
+from ..workers import offload
 from .base import FetchResult, SourceState
 from .common import MAX_TEXT, collapse_lines, html_to_text
 
@@ -84,7 +84,8 @@ class FeedSource:
             return FetchResult(cursor=state.cursor, etag=response.headers.get("ETag") or state.etag,
                                last_modified=response.headers.get("Last-Modified") or state.last_modified,
                                not_modified=True, min_next_poll=hint)
-        feed = await asyncio.to_thread(parse_feed, body, response.headers, str(response.url))
+        headers = {name.lower(): value for name, value in response.headers.items()}  # plain and picklable
+        feed = await offload(parse_feed, body, headers, str(response.url))
         posts = feed_posts(feed, self.source_id, self.platform, self.refine)
         log.debug("feed_parsed", source_id=self.source_id, posts=len(posts), version=feed.version, bozo=feed.bozo)
         if feed.bad_bytes:
