@@ -359,7 +359,7 @@ class PollingConfig(Strict):
     parked_retry: Duration = 21600.0
     concurrency: int = Field(default=20, ge=1)
     per_host: int = Field(default=4, ge=1)
-    workers: int = Field(default=1, ge=1, le=64)  # processes for matching and triage; 1 = a thread, no process
+    workers: int = Field(default=1, ge=1, le=64)  # processes for parsing, matching and triage; 1 = threads only
 
 
 class DeliveryConfig(Strict):
