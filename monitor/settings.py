@@ -385,6 +385,13 @@ class PublicRepliesConfig(Strict):
     every: Duration = 60.0
     bluesky_api: str = Field(default="https://public.api.bsky.app", pattern=r"^https?://\S+$")
 
+    @field_validator("every")
+    @classmethod
+    def _not_hammering(cls, every: float) -> float:
+        if every < 30.0:
+            raise ValueError("less than 30s between reads hammers the public APIs; use 30s or more")
+        return every
+
 
 class AckLinksConfig(Strict):
     """Signed "Acknowledge" links in alerts, answered by the local listener (metrics.listen) behind

@@ -212,3 +212,9 @@ def test_polling_a_server_of_your_own_fast_is_allowed_when_asked_for():
     settings = parse_settings("brands: [{name: Acme}]\nsources:\n  mine: {type: rss, url: 'http://127.0.0.1:8080/f',"
                               " every: 1s, allow_fast_polling: true}\n  hn: {type: hacker_news, every: 30s}\n")
     assert settings.sources["mine"].every == 1 and settings.sources["hn"].every == 30
+
+
+def test_public_replies_are_not_read_more_often_than_every_30s():
+    found = problems("brands: [{name: Acme}]\npublic_replies:\n  every: 1s\n")
+    assert found == ["config.yaml:3: public_replies.every: less than 30s between reads hammers the public APIs; "
+                     "use 30s or more"]
