@@ -159,7 +159,8 @@ class VkSource:
     def _comment(self, item: dict[str, Any], post_id: int, people: dict[int, Author]) -> Post:
         owner, comment_id = self.config.owner_id, item["id"]
         return self._post(item, people, key=f"{owner}_{post_id}_{comment_id}",
-                          url=f"https://vk.com/wall{owner}_{post_id}?reply={comment_id}", replies=_count(item, "thread"))
+                          url=f"https://vk.com/wall{owner}_{post_id}?reply={comment_id}",
+                          replies=_count(item, "thread"))
 
     def _post(self, item: dict[str, Any], people: dict[int, Author], key: str, url: str, replies: int) -> Post:
         author_id = item.get("from_id") or item.get("owner_id")
