@@ -148,7 +148,8 @@ def test_shipped_configs_are_valid(name, monkeypatch, tmp_path):
     secrets = {"slack_webhook_url": "https://hooks.slack.com/services/T0/B0/x", "webhook_secret": "s",
                "smtp_password": "p", "matrix_token": "syt_x", "telegram_token": "123456:ABC-def",
                "reddit_client_secret": "r", "bluesky_app_password": "abcd-efgh-ijkl-mnop", "github_token": "ghp_x",
-               "x_bearer_token": "AAAAx", "vk_service_token": "vk1.a.x"}
+               "x_bearer_token": "AAAAx", "vk_service_token": "vk1.a.x",
+               "youtube_api_key": "AIzaSy-x"}
     for secret, value in secrets.items():
         (tmp_path / secret).write_text(value + "\n")
     settings = load_settings(Path(__file__).parents[1] / "config" / name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,8 +23,7 @@ from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import (MAX_TEXT, dump_cursor, from_iso, json_object, load_cursor, log_backlog_skipped,
-                     parse_json)
+from .common import MAX_TEXT, dump_cursor, from_iso, json_object, load_cursor, log_backlog_skipped, parse_json
 
 log = structlog.get_logger()
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -121,7 +120,7 @@ class YouTubeCommentsSource:
         """New top-level comments, newest first, and the new mark {newest: publishedAt, ids: ids at newest}."""
         mark = mark if isinstance(mark, dict) else {}
         since = from_iso(mark.get("newest")) or datetime.fromtimestamp(self.clock() - self.config.lookback,
-                                                                       tz=timezone.utc)
+                                                                       tz=UTC)
         seen = set(mark.get("ids") or []) if mark.get("newest") else set()
         params = {**target, "part": "snippet", "order": "time", "textFormat": "plainText", "maxResults": 100}
         posts: list[Post] = []
@@ -226,7 +225,7 @@ def _count(value: Any) -> int:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @registry.source("youtube_comments", YouTubeCommentsConfig)
