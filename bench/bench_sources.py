@@ -140,7 +140,8 @@ def main() -> None:
     server.start()
     ready.wait(10)
     try:
-        elapsed, posts, queued, build_s = asyncio.run(cycle(args.sources, args.hosts, args.port, args.brands, args.workers))
+        elapsed, posts, queued, build_s = asyncio.run(
+            cycle(args.sources, args.hosts, args.port, args.brands, args.workers))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline's own imports
         plain = asyncio.run(baseline(args.sources, args.hosts, args.port))
     finally:

@@ -100,8 +100,8 @@ def test_open_alerts_may_not_outlive_posts(tmp_path):
     config.write_text("store:\n  retention:\n    posts: 5d\n    open_alerts: 30d\nbrands: [{name: Acme}]\n")
     with pytest.raises(ConfigError) as caught:
         load_settings(config)
-    assert "config.yaml:2: store.retention:" in caught.value.problems[0] and "open_alerts must not be longer than posts" in \
-        caught.value.problems[0]
+    problem, = caught.value.problems
+    assert "config.yaml:2: store.retention:" in problem and "open_alerts must not be longer than posts" in problem
 
 
 async def test_the_daemon_prunes_in_batches_and_says_what_it_did(tmp_path, monkeypatch):
