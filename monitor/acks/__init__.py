@@ -14,9 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from ..backoff import backoff_delay
-from ..errors import ExternalError, RateLimitedError
-from ..http import redact
-from ..polling import describe
+from ..errors import ExternalError, RateLimitedError, describe
 from ..store import Store
 from .common import AckListener
 from .replies import PublicReplyListener
@@ -83,7 +81,7 @@ class AckPoller:
         return now + self._every
 
     async def _record(self, listener: AckListener, state: ListenerState, exc: Exception | None, now: float) -> None:
-        error = None if exc is None else redact(describe(exc))
+        error = None if exc is None else describe(exc)  # describe() redacts
         if state.since is not None and state.error == error:
             return
         changed = state.since is None or state.ok != (exc is None)
