@@ -19,8 +19,8 @@ import resource
 import tempfile
 import threading
 import time
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -88,7 +88,7 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
     from monitor.polling import Poller
     from monitor.settings import parse_settings
     from monitor.store import Store
-    from monitor.workers import PipelineWorkers
+    from monitor.workers import PipelineWorkers, triage
 
     lines = ["brands: [" + ", ".join(f"{{name: {b}}}" for b in BRANDS[:brands]) + "]",
              "notifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}",
@@ -103,9 +103,8 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
             components = build_components(settings, http)
             build_s = time.perf_counter() - built
             poller = Poller(store, components.pipeline, settings.polling)
-            if workers > 1:
-                poller.workers = PipelineWorkers(settings, workers, fallback=components.pipeline)
-                await poller.workers.process("warm-up", [], 0.0, {}, {})  # start the processes before timing
+            pool = PipelineWorkers(settings, workers) if workers > 1 else None
+            await triage(components.pipeline, "warm-up", [], 0.0, {}, {})  # start the processes before timing
             slots = asyncio.Semaphore(settings.polling.concurrency)
 
             async def one(sid, source, cfg):
@@ -115,8 +114,8 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
             start = time.perf_counter()
             reports = await asyncio.gather(*(one(sid, src, cfg) for sid, (src, cfg) in components.sources.items()))
             elapsed = time.perf_counter() - start
-            if poller.workers is not None:
-                poller.workers.close()
+            if pool is not None:
+                pool.close()
         store.close()
     failed = [r for r in reports if not r.ok]
     if failed:
@@ -131,7 +130,7 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--brands", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="polling.workers: processes for matching and triage")
+    parser.add_argument("--workers", type=int, default=1, help="polling.workers: processes for parsing, matching and triage")
     args = parser.parse_args()
     from monitor.log import setup_logging
     setup_logging("warning")

@@ -105,7 +105,7 @@ class Daemon:
                                      ack_url=self.ack_links.url_for if self.ack_links else None)
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
-        self.poller.workers = _pipeline_workers(settings, self.components.pipeline)
+        self._workers = _pipeline_workers(settings)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                               self.store)
@@ -170,8 +170,8 @@ class Daemon:
             if unfinished:
                 await asyncio.wait(unfinished)
         await self.worker.stop()
-        if self.poller.workers is not None:
-            self.poller.workers.close()
+        if self._workers is not None:
+            self._workers.close()
         if self._metrics_server is not None:
             await self._metrics_server.close()
         await self.http.aclose()
@@ -206,9 +206,9 @@ class Daemon:
         self.components, self.acks = components, acks
         await acks.start()
         self.poller.pipeline = components.pipeline
-        if self.poller.workers is not None:
-            self.poller.workers.close()  # batches in hand finish; new ones go to workers with the new config
-        self.poller.workers = _pipeline_workers(settings, components.pipeline)
+        if self._workers is not None:
+            self._workers.close()  # batches in hand finish; new ones go to workers with the new config
+        self._workers = _pipeline_workers(settings)
         self.poller.polling = settings.polling
         self.poller.incidents = settings.incidents
         await self.worker.replace_destinations(components.destinations)
@@ -323,9 +323,9 @@ def _ack_links(settings: Settings, store: Store) -> AckLinks | None:
     return AckLinks(cfg.secret.get_secret_value(), cfg.public_url, store) if cfg.public_url and cfg.secret else None
 
 
-def _pipeline_workers(settings: Settings, pipeline: Pipeline) -> PipelineWorkers | None:
+def _pipeline_workers(settings: Settings) -> PipelineWorkers | None:
     workers = settings.polling.workers
-    return PipelineWorkers(settings, workers, fallback=pipeline) if workers > 1 else None
+    return PipelineWorkers(settings, workers) if workers > 1 else None
 
 
 def _jitter(cfg: SourceConfig) -> float:

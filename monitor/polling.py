@@ -9,7 +9,6 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import structlog
@@ -22,10 +21,9 @@ from .runtime import counters
 from .settings import IncidentConfig, PollingConfig, SourceConfig
 from .sources.base import FetchResult, Source, SourceState
 from .store import Store
-from .workers import PipelineWorkers, process_posts
+from .workers import triage
 
 log = structlog.get_logger()
-_CPU = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")  # one: the GIL allows no more
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,6 @@ class Poller:
         self.on_queued = on_queued
         self.clock = clock
         self.grace = 10.0
-        self.workers: PipelineWorkers | None = None
 
     def budget(self, config: SourceConfig) -> float:
         """A whole poll may take a few requests' worth of time, never forever."""
@@ -93,13 +90,8 @@ class Poller:
         fresh = await self.store.run(self.store.unseen, result.posts)
         history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
         velocity = await self.store.run(self.store.recent_negative, now - self.incidents.window) if fresh else {}
-        # matching and triage are CPU work: never on the event loop, so that a big first cycle never stalls
-        # deliveries; on worker processes when there are some, else on a thread of their own
-        if self.workers is not None:
-            alerts = await self.workers.process(state.source_id, fresh, now, history, velocity)
-        else:
-            alerts = await asyncio.get_running_loop().run_in_executor(
-                _CPU, process_posts, self.pipeline, state.source_id, fresh, now, history, velocity)
+        # matching and triage are CPU work, never on the event loop: a big first cycle must not stall deliveries
+        alerts = await triage(self.pipeline, state.source_id, fresh, now, history, velocity)
         alerts, incidents = await self._fold_incidents(alerts, now)
         new_state = after_success(state, result, now, config.every)
         notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]

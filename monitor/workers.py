@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
 from functools import partial
@@ -26,6 +26,7 @@ T = TypeVar("T")
 log = structlog.get_logger()
 _pipeline: Pipeline | None = None  # in a worker process: built once by _start
 _active: PipelineWorkers | None = None  # in the daemon: the running pool, if polling.workers > 1
+_PIPELINE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pipeline")  # one: the GIL allows no more
 
 
 async def offload(fn: Callable[..., T], *args: Any) -> T:
@@ -34,6 +35,18 @@ async def offload(fn: Callable[..., T], *args: Any) -> T:
     if _active is not None:
         return await _active.run(fn, *args)
     return await asyncio.to_thread(fn, *args)
+
+
+async def triage(pipeline: Pipeline, source_id: str, posts: list[Post], now: float,
+                 history: dict[str, AuthorHistory], velocity: dict[str, int]) -> list:
+    """process_posts, never on the event loop: on the worker processes (each with its own pipeline, built from
+    the same settings) when there are some, else on the pipeline thread with `pipeline`, which is also what
+    takes over a batch whose worker died."""
+    if _active is not None:
+        return await _active.run(_process, source_id, posts, now, history, velocity,
+                                 fallback=partial(process_posts, pipeline))
+    return await asyncio.get_running_loop().run_in_executor(
+        _PIPELINE_THREAD, process_posts, pipeline, source_id, posts, now, history, velocity)
 
 
 def process_posts(pipeline: Pipeline, source_id: str, posts: list[Post], now: float,
@@ -52,12 +65,13 @@ def process_posts(pipeline: Pipeline, source_id: str, posts: list[Post], now: fl
 
 
 class PipelineWorkers:
-    """A pool of worker processes with the pipeline of `settings`. A worker that dies (killed, out of memory)
-    breaks the pool: it is started again and the batch in hand is processed by the daemon itself."""
+    """A pool of worker processes with the pipeline of `settings`, used by `offload` and `triage` while it is
+    open. A worker that dies (killed, out of memory) breaks the pool: it is started again and the task in hand is
+    done by the daemon itself, on a thread."""
 
-    def __init__(self, settings: Settings, workers: int, fallback: Pipeline):
+    def __init__(self, settings: Settings, workers: int):
         global _active
-        self._settings, self._workers, self._fallback = settings, workers, fallback
+        self._settings, self._workers = settings, workers
         self._pool = self._start_pool()
         _active = self
 
@@ -65,11 +79,6 @@ class PipelineWorkers:
         # spawn, not fork: the daemon has threads (store, pipeline) that a fork would copy mid-work
         return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start, initargs=(self._settings,))
-
-    async def process(self, source_id: str, posts: list[Post], now: float, history: dict[str, AuthorHistory],
-                      velocity: dict[str, int]) -> list:
-        return await self.run(_process, source_id, posts, now, history, velocity,
-                              fallback=partial(process_posts, self._fallback))
 
     async def run(self, fn: Callable[..., T], *args: Any, fallback: Callable[..., T] | None = None) -> T:
         try:

@@ -30,21 +30,20 @@ async def test_posts_become_alerts_in_worker_processes(store):
     local = build_pipeline(SETTINGS)
     local.process = never
     poller = Poller(store, local, POLLING, incidents=SETTINGS.incidents)
-    poller.workers = PipelineWorkers(SETTINGS, 2, fallback=local)
+    workers = PipelineWorkers(SETTINGS, 2)
     try:
         posts = [make_post(n, text=f"Acme charged me twice, order {n}") for n in range(1, 6)]
         report = await poller.poll("s", ScriptedSource(FetchResult(posts=posts)), CONFIG)
     finally:
-        poller.workers.close()
+        workers.close()
     assert report.ok and report.alerts == 5 and report.queued == 5
     assert store.outbox_counts() == {"team": {"pending": 5}}
 
 
 async def test_a_killed_worker_costs_no_mention(store):
     local = build_pipeline(SETTINGS)
-    workers = PipelineWorkers(SETTINGS, 2, fallback=local)
+    workers = PipelineWorkers(SETTINGS, 2)
     poller = Poller(store, local, POLLING, incidents=SETTINGS.incidents)
-    poller.workers = workers
     try:
         first = await poller.poll("s", ScriptedSource(FetchResult(posts=[make_post(1)])), CONFIG)
         for pid in list(workers._pool._processes):  # what the OOM killer would do
@@ -67,7 +66,7 @@ async def test_feeds_are_parsed_on_the_workers_when_there_are_some(http):
     http.expect_request("/feed").respond_with_data(
         "<rss version='2.0'><channel><title>t</title><item><guid>1</guid><title>Акме не работает</title></item>"
         "</channel></rss>", content_type="application/rss+xml")
-    workers = PipelineWorkers(SETTINGS, 2, fallback=build_pipeline(SETTINGS))
+    workers = PipelineWorkers(SETTINGS, 2)
     try:
         assert await offload(os.getpid) != os.getpid()
         async with make_client() as client:
