@@ -198,7 +198,7 @@ def decode_feed(body: bytes, content_type: str) -> tuple[str, str, int]:
     declared = _declared_charset(body, content_type)
     charset = declared or "utf-8"
     text, bad = _decode(body, charset)
-    if declared is None and bad * 10 > sum(byte > 0x7F for byte in body):
+    if declared is None and bad and bad * 10 > sum(byte > 0x7F for byte in body):
         best = charset_normalizer.from_bytes(body).best()
         if best is not None:
             charset = codecs.lookup(best.encoding).name
@@ -226,8 +226,11 @@ def _header_charset(content_type: str) -> str | None:
 
 
 def _decode(body: bytes, charset: str) -> tuple[str, int]:
-    text = body.decode(charset, errors="replace")
-    return text, text.count("\ufffd") - body.decode(charset, errors="ignore").count("\ufffd")
+    try:
+        return body.decode(charset), 0  # the usual case: one pass
+    except UnicodeDecodeError:
+        text = body.decode(charset, errors="replace")
+        return text, text.count("\ufffd") - body.decode(charset, errors="ignore").count("\ufffd")
 
 
 def _parser_headers(headers: Mapping[str, str], url: str) -> dict[str, str]:
