@@ -3,7 +3,7 @@
 Gauges (open alerts, queue depth, parked sources) are read from the store on each scrape through a callback, so
 they are never stale; so is the state of each acknowledgement listener, from the running daemon. A structlog
 processor counts warning-or-worse log lines by event name (a log metric, so it is keyed by the log's own names).
-`serve` answers GET /metrics and GET /healthz on a small asyncio HTTP listener, bound to loopback by default.
+`serve` answers GET /metrics and GET /healthz (aiohttp), bound to loopback by default.
 """
 from __future__ import annotations
 

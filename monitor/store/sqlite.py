@@ -348,7 +348,7 @@ class Store:
         a row of a batch brings every due row of that batch with it."""
         token = uuid.uuid4().hex
         with self._write() as conn:
-            first = conn.execute(  # each half reads outbox_due's range for its status only, never the sent rows
+            first = conn.execute(  # each half reads an index range for its status only, never the sent rows
                 "UPDATE outbox SET status='sending', attempts=attempts+1, lease_until=?, lease_token=?"
                 " WHERE id = (SELECT MIN(id) FROM ("
                 "   SELECT MIN(id) AS id FROM outbox WHERE notifier_id=? AND status='pending' AND next_attempt_at<=?"
