@@ -22,7 +22,7 @@ from ..http import get_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState
-from .common import FailingTargets, poll_each
+from .common import FailingTargets, as_dict, poll_each
 
 log = structlog.get_logger()
 
@@ -136,7 +136,7 @@ def _to_post(source_id: str, country: str, app_id: str, app_name: str, entry: di
     if not review_id.isdigit() or not rating_text.isdigit() or not 1 <= int(rating_text) <= 5:
         raise PermanentError(f"app_store: malformed review entry (id {review_id[:20]!r}, rating {rating_text[:5]!r})")
     rating, version = int(rating_text), _label(entry.get("im:version"))
-    author = _obj(entry.get("author"))
+    author = as_dict(entry.get("author"))
     title = _label(entry.get("title")).strip()
     footer = f"{stars(rating)} {rating}/5 review of {app_name} on the App Store ({country.upper()})" + \
         (f", version {version}" if version else "")
@@ -161,9 +161,6 @@ def _parse_time(value: str) -> datetime | None:
         return None  # older feeds carried no date; the runner's first-seen time stands in
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: str) -> int:

@@ -44,7 +44,17 @@ def load_cursor(cursor: str | None) -> dict[str, Any]:
         value = json.loads(cursor)
     except ValueError:
         return {}
+    return as_dict(value)
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """A JSON value that should be an object; anything else (a hostile or changed API) counts as an empty one."""
     return value if isinstance(value, dict) else {}
+
+
+def iso_utc(ts: float) -> str:
+    """Epoch seconds as the whole-second RFC 3339 time that APIs take in queries (2026-12-05T04:22:52Z)."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dump_cursor(value: Mapping[str, Any]) -> str:

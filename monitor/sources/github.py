@@ -23,7 +23,7 @@ from ..http import parse_retry_after, raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import json_object
+from .common import as_dict, json_object
 
 log = structlog.get_logger()
 
@@ -109,7 +109,7 @@ class GitHubSource:
             response, data = await self._call("POST", url, payload)
             search = _graphql_search(data, url, self._until_reset(response))
             posts += [_discussion_to_post(self.source_id, node) for node in search["nodes"] if node]
-            info = _obj(search.get("pageInfo"))
+            info = as_dict(search.get("pageInfo"))
             after = info.get("endCursor")
             if self._page_ends(response, url, bool(info.get("hasNextPage")), page, last_query):
                 break
@@ -173,8 +173,8 @@ def _to_post(source_id: str, item: dict[str, Any]) -> Post:
         issue_id, url = str(int(item["id"])), str(item["html_url"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"github: malformed search item ({type(exc).__name__})") from None
-    user = _obj(item.get("user"))
-    reactions = _obj(item.get("reactions"))
+    user = as_dict(item.get("user"))
+    reactions = as_dict(item.get("reactions"))
     repo = str(item.get("repository_url", "")).rsplit("/repos/", 1)[-1]
     body = _HTML_COMMENT.sub("", str(item.get("body") or "")).strip()
     return Post(
@@ -226,9 +226,6 @@ def _dig(node: Any, *keys: str) -> Any:
         node = node.get(key) if isinstance(node, dict) else None
     return node
 
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:

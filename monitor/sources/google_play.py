@@ -25,7 +25,16 @@ from ..http import parse_retry_after, raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState
-from .common import MAX_TEXT, dump_cursor, from_epoch, json_object, load_cursor, log_backlog_skipped, parse_json
+from .common import (
+    MAX_TEXT,
+    as_dict,
+    dump_cursor,
+    from_epoch,
+    json_object,
+    load_cursor,
+    log_backlog_skipped,
+    parse_json,
+)
 
 SCOPE = "https://www.googleapis.com/auth/androidpublisher"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -65,7 +74,7 @@ class GooglePlaySource:
         marks = load_cursor(state.cursor)
         posts: list[Post] = []
         for package in self.config.packages:
-            found, marks[package] = await self._reviews(package, _dict(marks.get(package)))
+            found, marks[package] = await self._reviews(package, as_dict(marks.get(package)))
             posts += found
         return FetchResult(posts=posts, cursor=dump_cursor(marks))
 
@@ -88,7 +97,7 @@ class GooglePlaySource:
                     return [p for _, p in found], _new_mark(found, since, seen)
                 if not (modified == since and post.id in seen):
                     found.append((modified, post))
-            token = _dict(data.get("tokenPagination")).get("nextPageToken")
+            token = as_dict(data.get("tokenPagination")).get("nextPageToken")
             if not isinstance(token, str) or not token:
                 break
             params = {**params, "token": token}
@@ -104,7 +113,7 @@ class GooglePlaySource:
             headers={"Authorization": f"Bearer {await self._access_token()}"},
             max_bytes=self.config.max_bytes, timeout=self.config.timeout)
         if response.status_code in (401, 403, 429):
-            error = _dict((json_object(body) or {}).get("error"))
+            error = as_dict((json_object(body) or {}).get("error"))
             text = f"{what}: HTTP {response.status_code}: {str(error.get('message') or 'no message')[:200]}"
             if response.status_code == 429:
                 raise RateLimitedError(text, parse_retry_after(response.headers.get("Retry-After")))
@@ -146,7 +155,7 @@ class GooglePlaySource:
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a JSON key file"
             raise AuthFailedError(f"google_play: cannot read service_account_file {path}: {reason}") from None
-        missing = [k for k in ("client_email", "private_key") if not isinstance(_dict(account).get(k), str)]
+        missing = [k for k in ("client_email", "private_key") if not isinstance(as_dict(account).get(k), str)]
         if missing:
             raise AuthFailedError(f"google_play: service_account_file {path} has no {', '.join(missing)}: "
                                   "download a JSON key of the service account")
@@ -170,9 +179,9 @@ class GooglePlaySource:
         return f"{signing_input}.{_b64(signature)}"
 
     def _to_post(self, package: str, review: dict[str, Any]) -> tuple[int, Post | None]:
-        comment = next((_dict(c.get("userComment")) for c in _list(review.get("comments")) if "userComment" in c),
+        comment = next((as_dict(c.get("userComment")) for c in _list(review.get("comments")) if "userComment" in c),
                        {})
-        modified, review_id = _int(_dict(comment.get("lastModified")).get("seconds")), review.get("reviewId")
+        modified, review_id = _int(as_dict(comment.get("lastModified")).get("seconds")), review.get("reviewId")
         published = from_epoch(modified)
         if not modified or published is None or not isinstance(review_id, str):
             return 0, None
@@ -216,9 +225,6 @@ def _int(value: Any) -> int:
 def _list(value: Any) -> list[dict[str, Any]]:
     return [i for i in value if isinstance(i, dict)] if isinstance(value, list) else []
 
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 @registry.source("google_play", GooglePlayConfig)

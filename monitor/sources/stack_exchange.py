@@ -25,7 +25,7 @@ from ..http import raise_for_status, redact, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import html_to_text, json_object
+from .common import as_dict, html_to_text, json_object
 
 log = structlog.get_logger()
 
@@ -158,7 +158,7 @@ def _to_post(source_id: str, site: str, item: dict[str, Any]) -> Post:
         qid, link = str(int(item["question_id"])), str(item["link"])
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(f"stack_exchange: malformed item ({type(exc).__name__})") from None
-    owner = _obj(item.get("owner"))
+    owner = as_dict(item.get("owner"))
     name = html.unescape(str(owner.get("display_name", "")))
     score, answers = _int(item.get("score")), _int(item.get("answer_count"))
     return Post(
@@ -174,9 +174,6 @@ def _to_post(source_id: str, site: str, item: dict[str, Any]) -> Post:
              "reputation": _int(owner.get("reputation")), "creation_date": int(created.timestamp())},
     )
 
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:

@@ -19,7 +19,7 @@ from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import MAX_TEXT, dump_cursor, from_epoch, load_cursor, parse_json
+from .common import MAX_TEXT, as_dict, dump_cursor, from_epoch, load_cursor, parse_json
 
 API_VERSION = "5.199"
 DAILY_LIMIT_WAIT = 3600.0  # error 29: a method's daily quota is used up; VK does not say when it resets
@@ -62,10 +62,10 @@ class VkSource:
         posts: dict[str, Post] = {}
         new_cursor: dict[str, Any] = {"search": {}}
         for term in self.terms:
-            found, new_cursor["search"][term] = await self._search(term, _dict(searches.get(term)))
+            found, new_cursor["search"][term] = await self._search(term, as_dict(searches.get(term)))
             posts.update((p.id, p) for p in found)
         if self.config.owner_id is not None:
-            found, new_cursor["wall"] = await self._wall_comments(_dict(cursor.get("wall")))
+            found, new_cursor["wall"] = await self._wall_comments(as_dict(cursor.get("wall")))
             posts.update((p.id, p) for p in found)
         return FetchResult(posts=list(posts.values()), cursor=dump_cursor(new_cursor))
 
@@ -224,9 +224,6 @@ def _count(item: dict[str, Any], key: str) -> int:
     count = value.get("count") if isinstance(value, dict) else None
     return count if isinstance(count, int) and count > 0 else 0
 
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 @registry.source("vk", VkConfig)

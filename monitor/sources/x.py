@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 import httpx
@@ -21,7 +20,7 @@ from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import MAX_TEXT, dump_cursor, from_iso, json_object, load_cursor, log_backlog_skipped, parse_json
+from .common import MAX_TEXT, dump_cursor, from_iso, iso_utc, json_object, load_cursor, log_backlog_skipped, parse_json
 
 TWEET_FIELDS = "created_at,lang,public_metrics,conversation_id,author_id"
 USER_FIELDS = "public_metrics,verified,username,name"
@@ -84,7 +83,7 @@ class XSource:
         if since:
             params["since_id"] = since
         else:
-            params["start_time"] = _iso(self.clock() - self.config.initial_lookback)
+            params["start_time"] = iso_utc(self.clock() - self.config.initial_lookback)
         posts: list[Post] = []
         newest = since
         for page in range(self.config.max_pages):
@@ -190,9 +189,6 @@ def _count(metrics: dict[str, Any], key: str) -> int:
     value = metrics.get(key)
     return value if isinstance(value, int) and value > 0 else 0
 
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @registry.source("x", XConfig)

@@ -23,7 +23,17 @@ from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import MAX_TEXT, dump_cursor, from_iso, json_object, load_cursor, log_backlog_skipped, parse_json
+from .common import (
+    MAX_TEXT,
+    as_dict,
+    dump_cursor,
+    from_iso,
+    iso_utc,
+    json_object,
+    load_cursor,
+    log_backlog_skipped,
+    parse_json,
+)
 
 log = structlog.get_logger()
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -112,7 +122,8 @@ class YouTubeCommentsSource:
             return []
         data = await self._call("search", {
             "part": "snippet", "type": "video", "order": "date", "maxResults": self.config.max_videos,
-            "q": "|".join(f'"{t}"' for t in self.terms), "publishedAfter": _iso(self.clock() - self.config.video_age)})
+            "q": "|".join(f'"{t}"' for t in self.terms),
+            "publishedAfter": iso_utc(self.clock() - self.config.video_age)})
         ids = [i.get("id", {}).get("videoId") for i in _items(data) if isinstance(i.get("id"), dict)]
         return [i for i in ids if isinstance(i, str)][:self.config.max_videos]
 
@@ -171,9 +182,9 @@ class YouTubeCommentsSource:
             raise _CommentsClosed(text)
 
     def _to_post(self, thread: dict[str, Any]) -> Post | None:
-        snippet = _dict(thread.get("snippet"))
-        comment = _dict(snippet.get("topLevelComment"))
-        fields = _dict(comment.get("snippet"))
+        snippet = as_dict(thread.get("snippet"))
+        comment = as_dict(snippet.get("topLevelComment"))
+        fields = as_dict(comment.get("snippet"))
         published, comment_id = from_iso(fields.get("publishedAt")), comment.get("id")
         video_id = fields.get("videoId") or snippet.get("videoId")
         if published is None or not isinstance(comment_id, str) or not isinstance(video_id, str):
@@ -208,7 +219,7 @@ def _new_mark(posts: list[Post], old: dict[str, Any]) -> dict[str, Any]:
     ids = [p.id for p in posts if p.published_at == newest]
     if from_iso(old.get("newest")) == newest:
         ids += old.get("ids") or []
-    return {"newest": _iso(newest.timestamp()), "ids": sorted(set(ids))}
+    return {"newest": iso_utc(newest.timestamp()), "ids": sorted(set(ids))}
 
 
 def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -216,16 +227,10 @@ def _items(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
 
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @registry.source("youtube_comments", YouTubeCommentsConfig)
