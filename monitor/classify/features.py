@@ -53,7 +53,7 @@ def feature_names(text: str) -> set[str]:
     feats: set[str] = set()
     feats.update(f"r:{ch}" for ch in _ARABIC_FORMS.intersection(text))
     words = [t for t in tokens if t[0].isalpha() or t == BRAND]
-    for t in tokens:
+    for t in dict.fromkeys(tokens):  # each distinct token once: its features are a set anyway
         feats.add(f"w:{t}")
         if t[0].isalpha():
             _char_grams(t, feats)
@@ -76,12 +76,15 @@ def _char_grams(word: str, feats: set[str]) -> None:
 
 def feature_ids(text: str, extra: Sequence[str] = (), buckets: int = DEFAULT_BUCKETS) -> list[int]:
     """Stable hashed ids (crc32, not Python's salted hash) of the post's features, without repeats."""
-    ids = set(_text_ids(text, buckets))
-    ids.update(zlib.crc32(f"x:{e}".encode()) % buckets for e in extra)
-    return sorted(ids)
+    return sorted(text_ids(text, buckets).union(extra_ids(extra, buckets)))
+
+
+def extra_ids(extra: Iterable[str], buckets: int) -> set[int]:
+    """Ids of features that do not come from the text (the lexicon's verdict)."""
+    return {zlib.crc32(f"x:{e}".encode()) % buckets for e in extra}
 
 
 @lru_cache(maxsize=8)  # the same post twice in a row; a frozenset of ids is tens of KB
-def _text_ids(text: str, buckets: int) -> frozenset[int]:
+def text_ids(text: str, buckets: int) -> frozenset[int]:
     """The text's own ids, once per post: the language head and the other heads both need them."""
     return frozenset(zlib.crc32(f.encode()) % buckets for f in feature_names(text))

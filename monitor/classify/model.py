@@ -6,13 +6,14 @@ model/triage.npz; predicting a post is a row gather and a sum, so numpy is the o
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .features import feature_ids
+from .features import extra_ids, text_ids
 from .language import SUPPORTED, UKRAINIAN_ONLY
 from .sentiment import Signals, analyze
 
@@ -54,17 +55,26 @@ class TriageModel:
             self.columns[head] = slice(start, start + n)
             start += n
         self.labels = meta["labels"]
+        self._last: tuple = (None, frozenset(), None)  # (text, its ids, their row sum)
 
-    def _logits(self, ids: list[int], head: str) -> np.ndarray:
-        cols = self.columns[head]
-        if not ids:
-            return self.bias[cols].copy()
-        rows = self.weights[ids, cols].astype(np.float32).sum(axis=0) * self.scale[cols]
-        return rows / np.sqrt(len(ids)) + self.bias[cols]
+    def _logits(self, text: str, extra: Sequence[str] = ()) -> np.ndarray:
+        """Every head's logits (slice by self.columns). The text's row sum is kept for the next call: the language
+        head and the others score the same masked text one after the other."""
+        if self._last[0] != text:
+            ids = text_ids(text, self.buckets)
+            self._last = (text, ids, self.weights[list(ids)].sum(axis=0, dtype=np.int32))
+        _, ids, total = self._last
+        more = list(extra_ids(extra, self.buckets) - ids)
+        if more:
+            total = total + self.weights[more].sum(axis=0, dtype=np.int32)
+        n = len(ids) + len(more)
+        if not n:
+            return self.bias.copy()
+        return total.astype(np.float32) * self.scale / np.sqrt(n) + self.bias
 
     def language(self, text: str) -> str:
         """A language code: en, fa, ru, is, or another language's (de, ar, uk…) when the model knows it."""
-        logits = self._logits(feature_ids(text, (), self.buckets), "language")
+        logits = self._logits(text)[self.columns["language"]]
         code = self.labels["language"][int(np.argmax(logits))]
         return "uk" if code == "ru" and UKRAINIAN_ONLY.search(text) else code
 
@@ -73,10 +83,10 @@ class TriageModel:
         extra: tuple[str, ...] = ()
         if self.uses_lexicon:
             extra = lexicon_tokens(signals) if signals else lexicon_features(text, lang)
-        ids = feature_ids(text, extra, self.buckets)
-        sent = _softmax(self._logits(ids, "sentiment"))
-        issue = _softmax(self._logits(ids, "issue"))
-        urgent = _sigmoid(self._logits(ids, "urgent")[0])
+        logits = self._logits(text, extra)
+        sent = _softmax(logits[self.columns["sentiment"]])
+        issue = _softmax(logits[self.columns["issue"]])
+        urgent = _sigmoid(logits[self.columns["urgent"]][0])
         if self.urgent_stack:
             inputs = np.concatenate([issue, sent, [urgent]])
             urgent = _sigmoid(float(np.dot(self.urgent_stack["coef"], inputs)) + self.urgent_stack["intercept"])

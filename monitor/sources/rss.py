@@ -177,7 +177,9 @@ def parse_feed(body: bytes, headers: Mapping[str, str], url: str) -> ParsedFeed:
         if feed is not None:
             return replace(feed, charset=charset, bad_bytes=bad_bytes)
     try:
-        result = feedparser.parse(io.BytesIO(utf8), response_headers=_parser_headers(headers, url))
+        # html_to_text takes the text out of entry HTML: feedparser's sanitizing and link rewriting of it is wasted
+        result = feedparser.parse(io.BytesIO(utf8), response_headers=_parser_headers(headers, url),
+                                  sanitize_html=False, resolve_relative_uris=False)
     except Exception as exc:  # feedparser on hostile bytes: any failure means "not a feed", never a crash
         raise PermanentError(f"{redact(url)}: feed parser failed: {type(exc).__name__}") from None
     feed = _from_feedparser(result)
