@@ -7,6 +7,7 @@ remembered with its error, so a config that uses it is told why instead of "unkn
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -88,8 +89,14 @@ def _try_import(module_name: str, kind: str, load: Callable[[], Any] | None = No
 
 
 def lookup(table: dict[str, Plugin], kind: str) -> Plugin | str:
-    """The plugin for `kind`, or a message saying why there is none."""
-    load_plugins()
+    """The plugin for `kind`, or a message saying why there is none. A built-in kind whose module bears its name
+    is imported alone (start-up imports only the kinds a config uses); any other kind loads every plugin."""
+    if kind not in table and kind.isidentifier() and kind not in _NOT_PLUGINS:
+        package = "monitor.sources" if table is SOURCES else "monitor.notifiers"
+        if importlib.util.find_spec(f"{package}.{kind}") is not None:
+            _try_import(f"{package}.{kind}", kind)
+    if kind not in table:
+        load_plugins()
     if kind in table:
         return table[kind]
     if kind in IMPORT_ERRORS:
