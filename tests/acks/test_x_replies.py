@@ -172,11 +172,11 @@ def problems(text: str) -> list[str]:
 
 
 def test_an_x_account_needs_the_bearer_token_and_a_bad_profile_url_is_named():
-    assert problems(CONFIG) == ["config.yaml:5: brands[0].accounts[1]: reading X replies needs an X App's token: set "
-                                "public_replies.x_bearer_token_file (or x_bearer_token)"]
+    assert problems(CONFIG) == [("config.yaml:5: brands[0].accounts[1]: reading X replies needs an X App's token: "
+                                 "set public_replies.x_bearer_token_file (or x_bearer_token)")]
     assert problems(CONFIG + "  - name: Globex\n    accounts: https://x.com/globex/status/1\n") == [
-        "config.yaml:7: brands[1].accounts: 'https://x.com/globex/status/1' is not a profile URL like "
-        "https://mastodon.social/@acme, https://bsky.app/profile/acme.bsky.social or https://x.com/acme"]
+        ("config.yaml:7: brands[1].accounts: 'https://x.com/globex/status/1' is not a profile URL like "
+         "https://mastodon.social/@acme, https://bsky.app/profile/acme.bsky.social or https://x.com/acme")]
 
 
 def test_the_token_comes_from_a_file_and_the_brands_own_tweets_are_not_alerts(tmp_path, store):
