@@ -99,17 +99,20 @@ class Strict(BaseModel):
 
 class OwnAccount(NamedTuple):
     """One of the brand's own accounts: its posts are not alerts, and its replies are the first response."""
-    platform: str  # "mastodon" | "bluesky"
-    handle: str    # as sources write authors: "acme@mastodon.social", "acme.bsky.social"
-    home: str      # the Mastodon instance's base URL ("" for Bluesky)
+    platform: str  # "mastodon" | "bluesky" | "x"
+    handle: str    # as sources write authors: "acme@mastodon.social", "acme.bsky.social", "acme"
+    home: str      # the Mastodon instance's base URL ("" for the others)
 
 
 _BLUESKY_PROFILE = re.compile(r"^/profile/([A-Za-z0-9.-]+\.[A-Za-z]{2,})/?$")
 _MASTODON_PROFILE = re.compile(r"^/@(\w+)/?$")
+_X_PROFILE = re.compile(r"^/(\w{1,15})/?$")
+_X_HOSTS = ("x.com", "www.x.com", "twitter.com", "www.twitter.com", "mobile.twitter.com")
 
 
 def parse_account(url: str) -> OwnAccount:
-    """A profile URL as copied from the browser: https://bsky.app/profile/<handle>, https://<instance>/@<name>."""
+    """A profile URL as copied from the browser: https://bsky.app/profile/<handle>, https://<instance>/@<name>,
+    https://x.com/<name>."""
     parts = urlsplit(url.strip())
     if parts.scheme in ("http", "https") and parts.netloc:
         if (m := _BLUESKY_PROFILE.match(parts.path)) and parts.netloc.lower() in ("bsky.app", "www.bsky.app"):
@@ -117,8 +120,10 @@ def parse_account(url: str) -> OwnAccount:
         if m := _MASTODON_PROFILE.match(parts.path):
             host = parts.netloc.lower()
             return OwnAccount("mastodon", f"{m.group(1).lower()}@{host}", f"{parts.scheme}://{host}")
-    raise ValueError(f"'{url}' is not a profile URL like https://mastodon.social/@acme or "
-                     "https://bsky.app/profile/acme.bsky.social")
+        if (m := _X_PROFILE.match(parts.path)) and parts.netloc.lower() in _X_HOSTS:
+            return OwnAccount("x", m.group(1).lower(), "")
+    raise ValueError(f"'{url}' is not a profile URL like https://mastodon.social/@acme, "
+                     "https://bsky.app/profile/acme.bsky.social or https://x.com/acme")
 
 
 def _non_blank(value: str) -> str:
@@ -384,6 +389,8 @@ class PublicRepliesConfig(Strict):
     """How often the brands' own accounts are read for public replies (the first response, acknowledged)."""
     every: Duration = 60.0
     bluesky_api: str = Field(default="https://public.api.bsky.app", pattern=r"^https?://\S+$")
+    x_bearer_token: SecretStr | None = None  # X has no public API: an App's bearer token, as the `x` source's
+    x_api: str = Field(default="https://api.x.com/2", pattern=r"^https?://\S+$")
 
     @field_validator("every")
     @classmethod
@@ -624,6 +631,11 @@ def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
         about = getattr(source, "about", None)
         if about is not None and about not in brands:
             problems.append((("sources", source_id, "about"), _unknown("brand", about, brands)))
+    for i, brand in enumerate(settings.brands):
+        for j, account in enumerate(brand.own_accounts):
+            if account.platform == "x" and settings.public_replies.x_bearer_token is None:
+                problems.append((("brands", i, "accounts", j), "reading X replies needs an X App's token: set "
+                                 "public_replies.x_bearer_token_file (or x_bearer_token)"))
     problems += _duplicates("brands", "brand", [b.name for b in settings.brands])
     problems += _duplicates("routes", "route", [r.name for r in settings.routes])
     return problems

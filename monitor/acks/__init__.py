@@ -1,5 +1,5 @@
 """Acknowledging alerts from where people are, with no public endpoint: Matrix reactions (sync), Telegram
-buttons (getUpdates), Slack reactions (reactions.get), and the brands' own public replies (Mastodon, Bluesky).
+buttons (getUpdates), Slack reactions (reactions.get), and the brands' own public replies (Mastodon, Bluesky, X).
 A notifier plugin offers its listener through the registry (`registry.notifier(..., ack_listener=...)`);
 `AckPoller` runs every listener in a task of its own, so one listener failing or hanging never stops or delays
 another."""

@@ -135,11 +135,14 @@ def from_iso(value: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class Watermark:
-    """Newest timestamp seen for one query, plus the ids seen in the last `overlap` seconds before it.
+    """A source's place in a newest-first listing: the newest timestamp seen, and the ids seen from `overlap`
+    seconds before it up to it (with overlap 0, the ids at that very second).
 
-    Each poll asks for items newer than `t - overlap` (search indexes lag, so an item may show up after a newer
-    one) and drops the ids already seen; the store's dedup remains the last line of defence. `floor` is where
-    the first poll started: nothing older is ever fetched, so the first poll does not backfill history."""
+    A poll asks for items at or after `since(overlap)`, the boundary included (another item can share the newest
+    second and show up later), and drops the ids already seen. Search indexes lag, so an item may show up after
+    a newer one: `overlap` looks that far back. `floor` is where the first poll started: nothing older is ever
+    fetched, so the first poll does not backfill history. At most MAX_SEEN_IDS ids are kept, the newest; the
+    store's dedup remains the last line of defence."""
     t: float
     seen: dict[str, float] = field(default_factory=dict)
     floor: float = 0.0
@@ -150,31 +153,47 @@ class Watermark:
         return cls(since, floor=min(stamps) if page_full and stamps else since)
 
     @classmethod
+    def at(cls, t: float, ids: Iterable[Any]) -> Watermark:
+        return cls(t, {str(i): t for i in ids})
+
+    @classmethod
     def load(cls, value: Any) -> Watermark | None:
-        if not isinstance(value, dict) or not isinstance(value.get("t"), (int, float)):
+        """A mark as `dump` wrote it, or as {newest: seconds or RFC 3339 time, ids: [ids at newest]} (the
+        google_play and youtube_comments marks before this class); None for anything else."""
+        if not isinstance(value, dict):
+            return None
+        if isinstance(value.get("ids"), list):
+            newest = _seconds(value.get("newest"))
+            return None if newest is None else cls.at(newest, value["ids"])
+        if not isinstance(value.get("t"), (int, float)):
             return None
         seen: dict[Any, Any] = value["seen"] if isinstance(value.get("seen"), dict) else {}
         floor = value["floor"] if isinstance(value.get("floor"), (int, float)) else 0.0
-        return cls(float(value["t"]), {str(k): float(v) for k, v in seen.items() if isinstance(v, (int, float))},
-                   float(floor))
+        return cls(value["t"], {str(k): v for k, v in seen.items() if isinstance(v, (int, float))}, floor)
 
     def dump(self) -> dict[str, Any]:
         return {"t": self.t, "seen": self.seen, "floor": self.floor}
 
-    def since(self, overlap: float) -> float:
+    def since(self, overlap: float = 0.0) -> float:
         return max(self.t - overlap, self.floor)
 
-    def is_new(self, item_id: str, ts: float, overlap: float) -> bool:
-        return item_id not in self.seen and ts > self.since(overlap)
+    def is_new(self, item_id: str, ts: float, overlap: float = 0.0) -> bool:
+        return item_id not in self.seen and ts >= self.since(overlap)
 
-    def advanced(self, items: Iterable[tuple[str, float]], overlap: float) -> Watermark:
+    def advanced(self, items: Iterable[tuple[str, float]], overlap: float = 0.0) -> Watermark:
         seen = dict(self.seen)
         seen.update(items)
         t = max([self.t, *seen.values()])
-        recent = sorted(((ts, i) for i, ts in seen.items() if ts > t - overlap), reverse=True)[:MAX_SEEN_IDS]
+        recent = sorted(((ts, i) for i, ts in seen.items() if ts >= t - overlap), reverse=True)[:MAX_SEEN_IDS]
         return Watermark(t, {i: ts for ts, i in recent}, self.floor)
 
 
+def _seconds(value: Any) -> float | None:
+    """Epoch seconds, given as a number or as an RFC 3339 time."""
+    if isinstance(value, str):
+        parsed = from_iso(value)
+        return parsed.timestamp() if parsed else None
+    return value if isinstance(value, (int, float)) else None
 
 
 class FailingTargets:

@@ -27,6 +27,7 @@ from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState
 from .common import (
     MAX_TEXT,
+    Watermark,
     as_dict,
     dump_cursor,
     from_epoch,
@@ -74,15 +75,13 @@ class GooglePlaySource:
         marks = load_cursor(state.cursor)
         posts: list[Post] = []
         for package in self.config.packages:
-            found, marks[package] = await self._reviews(package, as_dict(marks.get(package)))
+            found, marks[package] = await self._reviews(package, marks.get(package))
             posts += found
         return FetchResult(posts=posts, cursor=dump_cursor(marks))
 
-    async def _reviews(self, package: str, mark: dict[str, Any]) -> tuple[list[Post], dict[str, Any]]:
-        """New reviews of one package and its new mark {newest: lastModified seconds, ids: review ids then}."""
-        newest = mark.get("newest") if isinstance(mark.get("newest"), int) else None
-        since = newest if newest is not None else int(self.clock() - self.config.lookback)
-        seen = set(mark.get("ids") or []) if newest is not None else set()
+    async def _reviews(self, package: str, value: Any) -> tuple[list[Post], dict[str, Any]]:
+        """New reviews of one package and its new mark (a Watermark at the newest `lastModified` second)."""
+        mark = Watermark.load(value) or Watermark(int(self.clock() - self.config.lookback))
         params: dict[str, Any] = {"maxResults": 100}
         if self.config.translation_language:
             params["translationLanguage"] = self.config.translation_language
@@ -93,18 +92,18 @@ class GooglePlaySource:
                 modified, post = self._to_post(package, review)
                 if post is None:
                     continue
-                if modified < since:
-                    return [p for _, p in found], _new_mark(found, since, seen)
-                if not (modified == since and post.id in seen):
+                if modified < mark.since():
+                    return [p for _, p in found], _advanced(mark, found)
+                if mark.is_new(post.id, modified):
                     found.append((modified, post))
             token = as_dict(data.get("tokenPagination")).get("nextPageToken")
             if not isinstance(token, str) or not token:
                 break
             params = {**params, "token": token}
         else:
-            if newest is not None:
+            if value:
                 log_backlog_skipped(self.source_id, package, self.config.max_pages)
-        return [p for _, p in found], _new_mark(found, since, seen)
+        return [p for _, p in found], _advanced(mark, found)
 
     async def _call(self, package: str, params: dict[str, Any]) -> dict[str, Any]:
         what = f"google_play reviews.list {package}"
@@ -203,10 +202,8 @@ class GooglePlaySource:
         )
 
 
-def _new_mark(found: list[tuple[int, Post]], since: int, seen: set[str]) -> dict[str, Any]:
-    newest = max([m for m, _ in found], default=since)
-    ids = {p.id for m, p in found if m == newest} | (seen if newest == since else set())
-    return {"newest": newest, "ids": sorted(ids)}
+def _advanced(mark: Watermark, found: list[tuple[int, Post]]) -> dict[str, Any]:
+    return mark.advanced((p.id, modified) for modified, p in found).dump()
 
 
 def _b64(data: bytes) -> str:

@@ -66,12 +66,12 @@ class HackerNewsSource:
         pages = self.config.max_pages if mark else 1  # first poll: only the newest page, no backfill
         hits: list[dict[str, Any]] = []
         for page in range(pages):
-            params = {"query": term, "tags": self.config.tags, "numericFilters": f"created_at_i>{int(since)}",
+            params = {"query": term, "tags": self.config.tags, "numericFilters": f"created_at_i>={int(since)}",
                       "hitsPerPage": self.config.hits_per_page, "page": page}
             url = str(httpx.URL(f"{self.config.api_url.rstrip('/')}/search_by_date", params=params))
             _, body = await get_capped(self.http, url, max_bytes=self.config.max_bytes, timeout=self.config.timeout)
             data = parse_json(body, "hacker_news search_by_date")
-            batch = [h for h in data.get("hits") or [] if _valid_hit(h) and h["created_at_i"] > since] \
+            batch = [h for h in data.get("hits") or [] if _valid_hit(h) and h["created_at_i"] >= since] \
                 if isinstance(data, dict) else []
             hits += batch
             if not batch or page + 1 >= int(data.get("nbPages") or 0):

@@ -19,7 +19,7 @@ from ..http import raise_for_status, send_capped
 from ..models import Author, Engagement, Post
 from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
-from .common import MAX_TEXT, as_dict, dump_cursor, from_epoch, load_cursor, parse_json
+from .common import MAX_TEXT, Watermark, as_dict, dump_cursor, from_epoch, load_cursor, parse_json
 
 API_VERSION = "5.199"
 DAILY_LIMIT_WAIT = 3600.0  # error 29: a method's daily quota is used up; VK does not say when it resets
@@ -69,34 +69,27 @@ class VkSource:
             posts.update((p.id, p) for p in found)
         return FetchResult(posts=list(posts.values()), cursor=dump_cursor(new_cursor))
 
-    async def _search(self, term: str, mark: dict[str, Any]) -> tuple[list[Post], dict[str, Any]]:
-        """One term's new posts and its next mark: {start_time, skip: ids at start_time already reported,
-        newest, newest_ids: the sweep's newest second and its ids, next_from: where an unfinished sweep goes on}."""
-        try:
-            start = int(mark.get("start_time") or self.clock() - self.config.lookback)
-            skip, next_from = set(mark.get("skip") or []), mark.get("next_from")
-            newest, newest_ids = (int(mark["newest"]), set(mark["newest_ids"])) if next_from else (start, set(skip))
-        except (KeyError, TypeError, ValueError):  # a hand-edited or damaged mark counts as none
-            return await self._search(term, {})
+    async def _search(self, term: str, value: dict[str, Any]) -> tuple[list[Post], dict[str, Any]]:
+        """One term's new posts and its next mark: a Watermark at the newest second reported and, while a sweep
+        runs past max_pages, `next_from` (where it goes on) and `sweep` (the mark it will end with)."""
+        value = _upgraded(value)
+        mark = Watermark.load(value) or Watermark(int(self.clock() - self.config.lookback))
+        next_from = value.get("next_from") or None
+        sweep = (Watermark.load(value.get("sweep")) if next_from else None) or mark
         posts: list[Post] = []
         for _ in range(self.config.max_pages):
-            params = {"q": term, "extended": 1, "count": self.config.count, "start_time": start}
+            params = {"q": term, "extended": 1, "count": self.config.count, "start_time": int(mark.t)}
             data = await self._call("newsfeed.search", {**params, **({"start_from": next_from} if next_from else {})})
             people = _people(data)
-            for item in (i for i in _items(data) if isinstance(i.get("owner_id"), int)):
-                key, date = f"{item['owner_id']}_{item['id']}", int(item.get("date") or 0)
-                if date < start or (date == start and key in skip):
-                    continue
-                if date > newest:
-                    newest, newest_ids = date, set()
-                if date == newest:
-                    newest_ids.add(key)
-                posts.append(self._wall_post(item, people))
+            items = [(f"{i['owner_id']}_{i['id']}", int(i.get("date") or 0), i)
+                     for i in _items(data) if isinstance(i.get("owner_id"), int)]
+            fresh = [(key, date, item) for key, date, item in items if mark.is_new(key, date)]
+            sweep = sweep.advanced((key, date) for key, date, _ in fresh)
+            posts += [self._wall_post(item, people) for _, _, item in fresh]
             next_from = data.get("next_from") or None
             if not next_from:
-                return posts, {"start_time": newest, "skip": sorted(newest_ids)}
-        return posts, {"start_time": start, "skip": sorted(skip), "newest": newest,
-                       "newest_ids": sorted(newest_ids), "next_from": next_from}
+                return posts, sweep.dump()
+        return posts, {**mark.dump(), "sweep": sweep.dump(), "next_from": next_from}
 
     async def _wall_comments(self, marks: dict[str, Any]) -> tuple[list[Post], dict[str, int]]:
         """New comments under the wall's newest posts; the mark per post is the newest comment id reported
@@ -187,6 +180,21 @@ def _api_error(method: str, error: dict[str, Any]) -> Exception:
     if code in _NO_ACCESS:
         return PermanentError(text)
     return TransientError(text)
+
+
+def _upgraded(mark: dict[str, Any]) -> dict[str, Any]:
+    """A search mark as written before the shared Watermark ({start_time, skip[, newest, newest_ids, next_from]})
+    in today's form; a damaged one counts as none."""
+    if "start_time" not in mark:
+        return mark
+    try:
+        upgraded = Watermark.at(int(mark["start_time"]), mark.get("skip") or []).dump()
+        if mark.get("next_from"):
+            sweep = Watermark.at(int(mark["newest"]), mark["newest_ids"]).dump()
+            upgraded |= {"sweep": sweep, "next_from": mark["next_from"]}
+        return upgraded
+    except (KeyError, TypeError, ValueError):
+        return {}
 
 
 def _items(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from .common import MAX_TEXT, dump_cursor, from_iso, iso_utc, json_object, load_
 
 TWEET_FIELDS = "created_at,lang,public_metrics,conversation_id,author_id"
 USER_FIELDS = "public_metrics,verified,username,name"
+WINDOW = 900.0  # X counts requests in 15-minute windows
 
 
 class XConfig(SourceConfig):
@@ -102,25 +103,13 @@ class XSource:
         return posts, newest
 
     async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        url = str(httpx.URL(f"{self.api}{path}", params=params))
         what = f"x {path}"
-        headers = {"Authorization": f"Bearer {self.config.bearer_token.get_secret_value()}"}
-        response, body = await send_capped(self.http, "GET", url, headers=headers, max_bytes=self.config.max_bytes,
-                                           timeout=self.config.timeout)
-        status, reset = response.status_code, self._seconds_to_reset(response.headers)
-        if status == 429:
-            raise RateLimitedError(f"{what}: HTTP 429 (rate limit used up; it resets in {reset or 0:.0f}s)", reset)
-        if status in (401, 403):
-            raise AuthFailedError(f"{what}: HTTP {status}: {_auth_reason(status, body)}")
-        raise_for_status(response, what)
-        if response.headers.get("x-rate-limit-remaining") == "0":
-            raise RateLimitedError(f"{what}: rate limit used up; it resets in {reset or 0:.0f}s", reset)
-        data = parse_json(body, what)
-        return data if isinstance(data, dict) else {}
-
-    def _seconds_to_reset(self, headers: httpx.Headers) -> float | None:
-        reset = headers.get("x-rate-limit-reset", "")
-        return max(int(reset) - self.clock(), 1.0) if reset.isdigit() else None
+        data, wait = await get_json(self.http, str(httpx.URL(f"{self.api}{path}", params=params)),
+                                    self.config.bearer_token, what, self.clock(), max_bytes=self.config.max_bytes,
+                                    timeout=self.config.timeout)
+        if wait is not None:
+            raise RateLimitedError(f"{what}: rate limit used up; it resets in {wait:.0f}s", wait)
+        return data
 
     def _to_post(self, tweet: dict[str, Any], user: dict[str, Any] | None) -> Post:
         user = user or {}
@@ -163,6 +152,30 @@ def search_queries(terms: list[str], include_retweets: bool, lang: str | None, m
 
 def _query(phrases: list[str], suffix: str) -> str:
     return f"({' OR '.join(phrases)}){suffix}"
+
+
+async def get_json(http: httpx.AsyncClient, url: str, token: SecretStr, what: str, now: float, *, max_bytes: int,
+                   timeout: float) -> tuple[dict[str, Any], float | None]:
+    """One X API v2 GET: its JSON object and, when it used up its rate-limit window (`x-rate-limit-remaining: 0`),
+    the seconds until the window resets (else None). A 429 is RateLimitedError until the reset; 401/403 are
+    AuthFailedError with X's reason."""
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+    response, body = await send_capped(http, "GET", url, headers=headers, max_bytes=max_bytes, timeout=timeout)
+    reset = _seconds_to_reset(response.headers, now)
+    if response.status_code == 429:
+        raise RateLimitedError(f"{what}: HTTP 429 (rate limit used up; it resets in {reset:.0f}s)", reset)
+    if response.status_code in (401, 403):
+        raise AuthFailedError(f"{what}: HTTP {response.status_code}: {_auth_reason(response.status_code, body)}")
+    raise_for_status(response, what)
+    data = parse_json(body, what)
+    used_up = response.headers.get("x-rate-limit-remaining") == "0"
+    return (data if isinstance(data, dict) else {}), reset if used_up else None
+
+
+def _seconds_to_reset(headers: httpx.Headers, now: float) -> float:
+    """Until `x-rate-limit-reset` (epoch seconds); a whole window when X does not say."""
+    reset = headers.get("x-rate-limit-reset", "")
+    return max(int(reset) - now, 1.0) if reset.isdigit() else WINDOW
 
 
 def _auth_reason(status: int, body: bytes) -> str:

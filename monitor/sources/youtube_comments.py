@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from ..settings import Duration, SourceConfig
 from .base import FetchResult, SourceState, search_terms
 from .common import (
     MAX_TEXT,
+    Watermark,
     as_dict,
     dump_cursor,
     from_iso,
@@ -127,29 +128,26 @@ class YouTubeCommentsSource:
         ids = [i.get("id", {}).get("videoId") for i in _items(data) if isinstance(i.get("id"), dict)]
         return [i for i in ids if isinstance(i, str)][:self.config.max_videos]
 
-    async def _threads(self, target: dict[str, str], mark: Any) -> tuple[list[Post], dict[str, Any]]:
-        """New top-level comments, newest first, and the new mark {newest: publishedAt, ids: ids at newest}."""
-        mark = mark if isinstance(mark, dict) else {}
-        since = from_iso(mark.get("newest")) or datetime.fromtimestamp(self.clock() - self.config.lookback,
-                                                                       tz=UTC)
-        seen = set(mark.get("ids") or []) if mark.get("newest") else set()
+    async def _threads(self, target: dict[str, str], value: Any) -> tuple[list[Post], dict[str, Any]]:
+        """New top-level comments, newest first, and the new mark (a Watermark at the newest `publishedAt`)."""
+        mark = Watermark.load(value) or Watermark(self.clock() - self.config.lookback)
         params = {**target, "part": "snippet", "order": "time", "textFormat": "plainText", "maxResults": 100}
         posts: list[Post] = []
         for _ in range(self.config.max_pages):
             data = await self._call("commentThreads", params)
             for thread in _items(data):
                 post = self._to_post(thread)
-                if post is not None and post.published_at < since:
-                    return posts, _new_mark(posts, mark)
-                if post is not None and not (post.published_at == since and post.id in seen):
+                if post is not None and post.published_at.timestamp() < mark.since():
+                    return posts, _advanced(mark, posts)
+                if post is not None and mark.is_new(post.id, post.published_at.timestamp()):
                     posts.append(post)
             if not isinstance(data.get("nextPageToken"), str):
                 break
             params = {**params, "pageToken": data["nextPageToken"]}
         else:
-            if mark:
+            if value:
                 log_backlog_skipped(self.source_id, str(target), self.config.max_pages)
-        return posts, _new_mark(posts, mark)
+        return posts, _advanced(mark, posts)
 
     async def _call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if self.used + COST[method] > self.config.daily_quota:
@@ -212,14 +210,8 @@ class YouTubeCommentsSource:
         return max(midnight.timestamp() - self.clock(), 1.0)
 
 
-def _new_mark(posts: list[Post], old: dict[str, Any]) -> dict[str, Any]:
-    if not posts:
-        return old
-    newest = max(p.published_at for p in posts)
-    ids = [p.id for p in posts if p.published_at == newest]
-    if from_iso(old.get("newest")) == newest:
-        ids += old.get("ids") or []
-    return {"newest": iso_utc(newest.timestamp()), "ids": sorted(set(ids))}
+def _advanced(mark: Watermark, posts: list[Post]) -> dict[str, Any]:
+    return mark.advanced((p.id, p.published_at.timestamp()) for p in posts).dump()
 
 
 def _items(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -35,9 +35,9 @@ class FakeAlgolia:
         args = request.args.to_dict()
         self.requests.append(args)
         tags = args.get("tags", "").strip("()").split(",")
-        floor = int(re.fullmatch(r"created_at_i>(\d+)", args.get("numericFilters", "created_at_i>0")).group(1))
+        floor = int(re.fullmatch(r"created_at_i>=(\d+)", args.get("numericFilters", "created_at_i>=0")).group(1))
         query = args.get("query", "").lower()
-        hits = sorted((i for i in self.items if i["created_at_i"] > floor and set(tags) & set(i["_tags"])
+        hits = sorted((i for i in self.items if i["created_at_i"] >= floor and set(tags) & set(i["_tags"])
                        and query in json.dumps([i.get("title"), i.get("story_text"), i.get("comment_text")]).lower()),
                       key=lambda i: -i["created_at_i"])
         per_page, page = int(args.get("hitsPerPage", 20)), int(args.get("page", 0))
@@ -83,7 +83,7 @@ async def test_maps_stories_and_comments(httpserver, client):
     assert ask.text == "We're evaluating Acme & Stripe."
     sent = fake.requests[0]
     assert sent["tags"] == "(story,comment)" and sent["query"] == "Acme"
-    assert sent["numericFilters"] == f"created_at_i>{int(NOW - 3600)}"
+    assert sent["numericFilters"] == f"created_at_i>={int(NOW - 3600)}"
 
 
 async def test_first_poll_takes_one_page_then_only_new_items(httpserver, client):

@@ -146,6 +146,16 @@ async def test_cursor_resumes_a_long_sweep_and_then_only_new_items(httpserver, c
     assert fourth.posts == []
 
 
+async def test_a_search_cursor_of_the_older_format_still_resumes_its_sweep(httpserver, client, vk):
+    old = {"search": {"Акме": {"start_time": int(NOW) - 3600, "skip": [], "newest": 1795165800,
+                               "newest_ids": ["150117482_4512"], "next_from": "1"}}}
+    source = make_source(httpserver, client, count=1, max_pages=1, owner_id=None)
+    resumed = await source.fetch(SourceState("vk_test", cursor=json.dumps(old)))
+    assert [p.id for p in resumed.posts] == ["-51234567_981"] and vk.calls[0][1]["start_from"] == "1"
+    assert (await source.fetch(SourceState("vk_test", cursor=resumed.cursor))).posts == []
+    assert vk.calls[-1][1]["start_time"] == "1795165800" and "start_from" not in vk.calls[-1][1]
+
+
 @pytest.mark.parametrize(("code", "retry_after"), [(6, None), (29, 3600.0)])
 async def test_rate_limit_errors_wait(httpserver, client, vk, code, retry_after):
     vk.errors["newsfeed.search"] = code
