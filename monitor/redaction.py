@@ -67,6 +67,8 @@ def secrets_in(value: str, whole: bool) -> list[str]:
     the values of query parameters named like credentials, and, of a secret URL, every path segment and query
     value that looks like a token (a service that echoes a webhook's path shows its token without the rest)."""
     found = [value] if whole else []
+    if "//" not in value:  # no URL authority, so no user info: the common case of a name or a path
+        return found
     try:
         parts = urlsplit(value)
     except ValueError:
