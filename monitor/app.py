@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,11 +28,13 @@ from .registry import PluginContext
 from .routing.escalation import escalate_due
 from .runtime import systemd
 from .runtime.acklinks import AckLinks
-from .runtime.metrics import Listener, Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
 from .store import Store, StoreError
 from .workers import PipelineWorkers
+
+if TYPE_CHECKING:
+    from .runtime.metrics import Listener
 
 log = structlog.get_logger()
 ESCALATION_TICK = 30.0
@@ -109,7 +112,6 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                               self.store)
-        self.metrics = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
         self._metrics_server: Listener | None = None
         self._poll_slots = asyncio.Semaphore(settings.polling.concurrency)
         self._stop = asyncio.Event()
@@ -146,10 +148,11 @@ class Daemon:
         await self.acks.start()
         metrics = self.components.settings.metrics
         if metrics.enabled or self.ack_links:
+            from .runtime.metrics import Metrics, serve, store_gauges  # noqa: PLC0415 - the client library only when on
             host, port = metrics.host_port
+            scrape = Metrics(store_gauges(self.store), ack_listeners=lambda: self.acks.states)
             try:
-                self._metrics_server = await serve(self.metrics, host, port, health=self.healthy,
-                                                   ack_links=self.ack_links)
+                self._metrics_server = await serve(scrape, host, port, health=self.healthy, ack_links=self.ack_links)
             except OSError as exc:  # port taken, address not on this machine: say which setting, in one line
                 reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
                 raise ConfigError([f"{self.config_path}: metrics.listen {metrics.listen}: {reason}"]) from None

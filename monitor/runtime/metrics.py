@@ -1,8 +1,7 @@
 """Prometheus exposition and /healthz: the counters (`counters.py`, counted where things happen) plus gauges.
 
 Gauges (open alerts, queue depth, parked sources) are read from the store on each scrape through a callback, so
-they are never stale; so is the state of each acknowledgement listener, from the running daemon. A structlog
-processor counts warning-or-worse log lines by event name (a log metric, so it is keyed by the log's own names).
+they are never stale; so is the state of each acknowledgement listener, from the running daemon.
 `serve` answers GET /metrics and GET /healthz (aiohttp), bound to loopback by default.
 """
 from __future__ import annotations
@@ -17,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from . import counters
 from .acklinks import AckLinks, confirm_page, done_page
@@ -46,16 +46,30 @@ GAUGE_HELP = {
     "sources_parked": "Sources parked after repeated errors.",
     "store_failing": "1 while the database fails (disk full, read-only, locked, corrupt, replaced).",
 }
-WARNING_LEVELS = {"warning", "error", "critical", "exception"}
-LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
 _METRIC_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 
 
 class _Counters(Collector):
-    """The process-wide counters, inside each daemon's registry."""
+    """The process-wide counters (counters.py) as Prometheus metric families."""
 
-    def collect(self):
-        yield from counters.REGISTRY.collect()
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        for family in counters.FAMILIES:
+            if family.buckets:
+                yield _histogram(family)
+            else:
+                metric = CounterMetricFamily(family.name, family.help, labels=family.labels)
+                for label_values, value in family.snapshot().items():
+                    metric.add_metric(label_values, value)
+                yield metric
+
+
+def _histogram(family: counters.Family) -> HistogramMetricFamily:
+    metric = HistogramMetricFamily(family.name, family.help, labels=family.labels)
+    bounds = [*map(floatToGoString, family.buckets), "+Inf"]
+    for label_values, series in family.snapshot().items():
+        cumulative = [sum(series[:i + 1]) for i in range(len(bounds))]
+        metric.add_metric(label_values, list(zip(bounds, cumulative)), sum_value=series[-1])
+    return metric
 
 
 class _StoreGauges(Collector):
@@ -138,25 +152,6 @@ class Metrics:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def count_warnings(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: count warning-or-worse events by level and name; pass the event on unchanged."""
-    name = event.get("event")
-    if method in WARNING_LEVELS and isinstance(name, str):
-        counters.log_event(method, name)
-    return event
-
-
-def drop_below(level: str) -> Callable[[Any, str, dict[str, Any]], dict[str, Any]]:
-    """structlog processor that drops events under `level`."""
-    threshold = LEVELS.get(level.lower(), 20)
-
-    def processor(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-        if LEVELS.get(method, 20) < threshold:
-            raise structlog.DropEvent
-        return event
-    return processor
 
 
 def store_gauges(store: Any, clock: Callable[[], float] = time.time) -> Callable[[], Awaitable[dict[str, float]]]:

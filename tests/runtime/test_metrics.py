@@ -9,7 +9,8 @@ from structlog.testing import CapturingLogger
 
 from monitor.models import Send
 from monitor.runtime import counters
-from monitor.runtime.metrics import Metrics, count_warnings, drop_below, serve, store_gauges
+from monitor.log import count_warnings, drop_below
+from monitor.runtime.metrics import Metrics, serve, store_gauges
 from monitor.sources.base import SourceState
 from tests.factories import NOW, make_alert, make_post
 
@@ -91,7 +92,7 @@ def test_negative_durations_are_clamped_and_labels_capped():
 
 
 def _sample(name: str, **labels: str) -> float | None:
-    return counters.REGISTRY.get_sample_value(name, labels)
+    return Metrics().registry.get_sample_value(name, labels)
 
 
 async def test_gauges_are_read_on_every_scrape(listen):
