@@ -19,6 +19,7 @@ from .errors import PermanentError, TransientError
 from .http import USER_AGENT, PrivateAddressError, raise_for_code, redact, refusal
 
 MAX_REDIRECTS = 3
+CLOSE_TIMEOUT = 2.0  # a stop waits this long at most for the server to confirm a WebSocket's close
 
 
 class TooBigError(TransientError):
@@ -54,7 +55,8 @@ async def websocket(client: aiohttp.ClientSession, url: str, max_bytes: int,
                     heartbeat: float) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
     """A WebSocket to `url`; an upgrade refused with 401/404/429... raises what raise_for_status says."""
     try:
-        async with client.ws_connect(url, max_msg_size=max_bytes, heartbeat=heartbeat, autoping=True) as ws:
+        async with client.ws_connect(url, max_msg_size=max_bytes, heartbeat=heartbeat,
+                                     timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT)) as ws:
             yield ws
     except aiohttp.WSServerHandshakeError as exc:
         raise_for_code(exc.status, (exc.headers or {}).get("Retry-After"), redact(url))

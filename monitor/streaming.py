@@ -39,7 +39,8 @@ class StreamRunner:
         self.parked_retry, self.on_connected, self.clock, self.rng = parked_retry, on_connected, clock, rng
         self.connected = False
         self.parked = False
-        self._down_since = clock()
+        self._down_since = self._up_since = clock()
+        self._failures = 0  # in a row; a connection that drops within reconnect_max does not end the row
         self._task: asyncio.Task | None = None
 
     @property
@@ -59,6 +60,7 @@ class StreamRunner:
         store = self.poller.store
         state = await store.run(store.load_source_state, self.source_id)
         self.parked = state.parked  # a restart tries the stream at once, but polls the fallback until it connects
+        self._failures = state.error_count
         while True:
             try:
                 state, delay = await self._session(state)
@@ -80,8 +82,8 @@ class StreamRunner:
     async def _connected(self, state: SourceState) -> SourceState:
         new_state = replace(state, error_count=0, last_error=None, parked=False, last_attempt_at=self.clock())
         await self.poller.store.run(self.poller.store.save_source_state, new_state)
-        self.connected, self.parked = True, False
-        log.info("stream_connected", source_id=self.source_id, after_errors=state.error_count)
+        self.connected, self.parked, self._up_since = True, False, self.clock()
+        log.info("stream_connected", source_id=self.source_id, after_errors=self._failures)
         self.on_connected()
         return new_state
 
@@ -89,8 +91,11 @@ class StreamRunner:
         now = self.clock()
         if self.connected:
             self.connected, self._down_since = False, now
+            if now - self._up_since >= self.config.reconnect_max:
+                self._failures = 0
+        self._failures += 1
+        errors = self._failures
         refused = isinstance(exc, (PermanentError, RateLimitedError))
-        errors = state.error_count + 1
         parked = refused or now - self._down_since >= self.config.fallback_after
         if isinstance(exc, PermanentError):
             delay = self.parked_retry
@@ -100,7 +105,7 @@ class StreamRunner:
         new_state = replace(state, error_count=errors, last_error=describe(exc)[:500], parked=parked,
                             last_attempt_at=now, next_poll_at=now + delay)
         await self.poller.store.run(self.poller.store.save_source_state, new_state)
-        if not state.error_count:
+        if errors == 1:
             log.warning("stream_disconnected", source_id=self.source_id, error=describe(exc),
                         exc_info=not isinstance(exc, ExternalError))
         if parked and not self.parked:
