@@ -267,7 +267,8 @@ class Daemon:
         settings = self.components.settings
         for source_id, (source, cfg) in self.components.streams.items():
             runner = StreamRunner(source_id, source, cfg, self.poller, settings.polling.parked_retry,
-                                  on_connected=lambda cfg=cfg: self._catch_up(cfg))
+                                  on_connected=lambda cfg=cfg: self._catch_up(cfg),
+                                  on_fallback=lambda cfg=cfg: self._poll_soon(cfg.fallback))
             self.streams[source_id] = runner
             runner.start()
 
@@ -284,9 +285,13 @@ class Daemon:
             runner.config.fallback == source_id and runner.live for runner in self.streams.values())
 
     def _catch_up(self, cfg: StreamConfig) -> None:
-        job = self.scheduler.get_job(f"poll:{cfg.fallback}") if cfg.fallback and not cfg.replays else None
+        if cfg.fallback and not cfg.replays:
+            self._catching_up.add(cfg.fallback)
+            self._poll_soon(cfg.fallback)
+
+    def _poll_soon(self, source_id: str | None) -> None:
+        job = self.scheduler.get_job(f"poll:{source_id}") if source_id else None
         if job is not None:
-            self._catching_up.add(job.args[0])
             job.modify(next_run_time=datetime.now(timezone.utc))
 
     async def _escalation_job(self) -> None:

@@ -34,9 +34,11 @@ RECONNECT_MIN = 1.0
 class StreamRunner:
     def __init__(self, source_id: str, source: StreamSource, config: StreamConfig, poller: Poller,
                  parked_retry: float, on_connected: Callable[[], None] = lambda: None,
-                 clock: Callable[[], float] = time.time, rng: random.Random | None = None):
+                 on_fallback: Callable[[], None] = lambda: None, clock: Callable[[], float] = time.time,
+                 rng: random.Random | None = None):
         self.source_id, self.source, self.config, self.poller = source_id, source, config, poller
-        self.parked_retry, self.on_connected, self.clock, self.rng = parked_retry, on_connected, clock, rng
+        self.parked_retry, self.clock, self.rng = parked_retry, clock, rng
+        self.on_connected, self.on_fallback = on_connected, on_fallback
         self.connected = False
         self.parked = False
         self._down_since = self._up_since = clock()
@@ -108,10 +110,12 @@ class StreamRunner:
         if errors == 1:
             log.warning("stream_disconnected", source_id=self.source_id, error=describe(exc),
                         exc_info=not isinstance(exc, ExternalError))
-        if parked and not self.parked:
+        fallback_starts = parked and not self.parked
+        self.parked = parked
+        if fallback_starts:
             log.warning("stream_fallback_started", source_id=self.source_id, fallback=self.config.fallback,
                         error=describe(exc), retry_in_s=round(delay))
-        self.parked = parked
+            self.on_fallback()
         return new_state, delay
 
 
