@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -40,7 +41,6 @@ async def session(networks: frozenset[str], connect_timeout: float,
         reason = refusal(ipaddress.ip_address(address[0]), networks)
         if reason:
             raise _RefusedAddress(errno.EACCES, f"refused to connect to {address[0]} port {address[1]}, {reason}")
-        import socket  # noqa: PLC0415 - the only use
         return socket.socket(family, type_, proto)
 
     connector = aiohttp.TCPConnector(socket_factory=guarded_socket, limit=4)

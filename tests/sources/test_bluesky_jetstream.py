@@ -83,7 +83,7 @@ async def test_a_matching_post_becomes_an_alert_with_the_polling_sources_id_and_
     finally:
         await daemon.stop()
 
-    (_, headers, body), = hook.received
+    (_, _, body), = hook.received
     assert body["data"]["post"]["url"] == "https://bsky.app/profile/kundin.bsky.social/post/3kacme"
     assert body["data"]["post"]["author"]["handle"] == "kundin.bsky.social"
     assert jetstream.connections[0] == {"wantedCollections": "app.bsky.feed.post"}
@@ -137,6 +137,7 @@ async def test_a_refused_stream_polls_its_fallback_and_says_why_in_status(tmp_pa
 
 async def test_garbage_and_an_oversized_message_do_not_stop_the_stream(tmp_path, jetstream, hook):
     daemon = await started(write_config(tmp_path, jetstream, hook), jetstream)
+    jetstream.publish(jetstream_post(T0 - 1, "an ordinary post"))  # a cursor to resume from
     for garbage in ["not json", "[1, 2]", '{"kind": "commit", "commit": "x"}',
                     '{"kind": "commit", "did": 5, "commit": {"operation": "create"}}']:
         jetstream.publish(garbage)
@@ -153,12 +154,13 @@ async def test_garbage_and_an_oversized_message_do_not_stop_the_stream(tmp_path,
 
 
 @pytest.mark.parametrize("source, problem", [
-    ("{type: bluesky_jetstream, fallback: serch}", "sources.live.fallback: unknown source 'serch' (did you mean "
-                                                   "'search'?)"),
-    ("{type: bluesky_jetstream, fallback: feed}", "sources.live.fallback: 'feed' is a rss source; the fallback of a "
-                                                  "bluesky_jetstream stream polls the same network: a bluesky source"),
-    ("{type: bluesky_jetstream, every: 5m}", "sources.live: every: a stream is not polled; set it on its fallback "
-                                             "source"),
+    ("{type: bluesky_jetstream, fallback: serch}",
+     "sources.live.fallback: unknown source 'serch' (did you mean 'search'?)"),
+    ("{type: bluesky_jetstream, fallback: feed}",
+     ("sources.live.fallback: 'feed' is a rss source; the fallback of a bluesky_jetstream stream polls the same "
+      "network: a bluesky source")),
+    ("{type: bluesky_jetstream, every: 5m}",
+     "sources.live: every: a stream is not polled; set it on its fallback source"),
 ])
 def test_config_errors_name_file_line_and_field(source, problem):
     text = textwrap.dedent(f"""\
