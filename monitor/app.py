@@ -28,9 +28,10 @@ from .registry import PluginContext
 from .routing.escalation import escalate_due
 from .runtime import systemd
 from .runtime.acklinks import AckLinks
-from .settings import Settings, SourceConfig, load_settings
-from .sources.base import Source
+from .settings import Settings, SourceConfig, StreamConfig, load_settings
+from .sources.base import Source, StreamSource
 from .store import Store, StoreError
+from .streaming import StreamRunner
 from .workers import PipelineWorkers
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class Components:
     settings: Settings
     pipeline: Pipeline
     sources: dict[str, tuple[Source, SourceConfig]]
+    streams: dict[str, tuple[StreamSource, StreamConfig]]
     destinations: dict[str, Destination]
 
 
@@ -67,16 +69,16 @@ def build_components(settings: Settings, http: Client) -> Components:
     destinations, and sources with `allow_private_network`, reach private networks too."""
     public = PluginContext(http=http, brands=tuple(settings.brands))
     private = PluginContext(http=http.with_private_network(), brands=public.brands)
-    sources = {}
+    sources, streams = {}, {}
     for source_id, cfg in settings.sources.items():
         if cfg.enabled:
             plugin = registry.SOURCES[cfg.type]
-            sources[source_id] = (plugin.factory(source_id, cfg, private if cfg.allow_private_network else public),
-                                  cfg)
+            source = plugin.factory(source_id, cfg, private if cfg.allow_private_network else public)
+            (streams if isinstance(cfg, StreamConfig) else sources)[source_id] = (source, cfg)
     own = PluginContext(http=http.for_destinations(), brands=public.brands)
     destinations = {nid: Destination(registry.NOTIFIERS[cfg.type].factory(nid, cfg, own), cfg)
                     for nid, cfg in settings.notifiers.items()}
-    return Components(settings, build_pipeline(settings), sources, destinations)
+    return Components(settings, build_pipeline(settings), sources, streams, destinations)
 
 
 def build_ack_listeners(settings: Settings, http: Client, store: Store) -> list[AckListener]:
@@ -117,6 +119,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._reloading = asyncio.Lock()
         self._polls: set[asyncio.Task] = set()
+        self.streams: dict[str, StreamRunner] = {}
+        self._catching_up: set[str] = set()  # fallback sources owed one poll: their stream (re)connected
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -138,6 +142,7 @@ class Daemon:
         if recovered:
             log.warning("in_flight_recovered", alerts=recovered)
         await self._schedule_all()
+        self._start_streams()
         self.scheduler.add_job(self._retention_job, IntervalTrigger(seconds=RETENTION_TICK), id="retention",
                                coalesce=True, max_instances=1,
                                next_run_time=datetime.fromtimestamp(time.time() + 60, timezone.utc))
@@ -166,6 +171,7 @@ class Daemon:
         self._stop.set()
         self.scheduler.shutdown(wait=False)
         await self.acks.stop()
+        await self._stop_streams()
         if self._polls:
             _, unfinished = await asyncio.wait(self._polls, timeout=10)
             for task in unfinished:  # nothing of an unfinished poll is committed: it is simply re-done
@@ -219,7 +225,9 @@ class Daemon:
         for job in self.scheduler.get_jobs():
             if job.id.startswith("poll:"):
                 job.remove()
+        await self._stop_streams()
         await self._schedule_all()
+        self._start_streams()
         log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
 
     # -- polling ----------------------------------------------------------------------------------------
@@ -243,9 +251,11 @@ class Daemon:
         try:
             async with self._poll_slots:
                 entry = self.components.sources.get(source_id)
-                if entry is None or self._stop.is_set():  # a poll still queued when stopping is not started
-                    return
+                if entry is None or self._stop.is_set() or self._stream_covers(source_id):
+                    return  # a poll still queued when stopping is not started
                 report = await self.poller.poll(source_id, *entry)
+                if report.ok:
+                    self._catching_up.discard(source_id)
             self._defer_if_needed(source_id, report)
         except asyncio.CancelledError:  # cut short by stop(): nothing of it was committed, the next start re-does it
             log.info("poll_cancelled", source_id=source_id)
@@ -253,6 +263,39 @@ class Daemon:
             pass  # logged by the store when it started failing; nothing of this poll was committed: it is re-done
         finally:
             self._polls.discard(task)
+
+    # -- streams ----------------------------------------------------------------------------------------------
+
+    def _start_streams(self) -> None:
+        settings = self.components.settings
+        for source_id, (source, cfg) in self.components.streams.items():
+            runner = StreamRunner(source_id, source, cfg, self.poller, settings.polling.parked_retry,
+                                  on_connected=lambda cfg=cfg: self._catch_up(cfg),
+                                  on_fallback=lambda cfg=cfg: self._poll_soon(cfg.fallback))
+            self.streams[source_id] = runner
+            runner.start()
+
+    async def _stop_streams(self) -> None:
+        """Each stream commits what it has in hand, then closes (a reload reconnects: Jetstream resumes from its
+        cursor, Mastodon's fallback catches up)."""
+        await asyncio.gather(*(runner.stop() for runner in self.streams.values()))
+        self.streams = {}
+
+    def _stream_covers(self, source_id: str) -> bool:
+        """A fallback source is not polled while its stream is live, except once after a stream that does not
+        replay (re)connected."""
+        return source_id not in self._catching_up and any(
+            runner.config.fallback == source_id and runner.live for runner in self.streams.values())
+
+    def _catch_up(self, cfg: StreamConfig) -> None:
+        if cfg.fallback and not cfg.replays:
+            self._catching_up.add(cfg.fallback)
+            self._poll_soon(cfg.fallback)
+
+    def _poll_soon(self, source_id: str | None) -> None:
+        job = self.scheduler.get_job(f"poll:{source_id}") if source_id else None
+        if job is not None:
+            job.modify(next_run_time=datetime.now(timezone.utc))
 
     async def _escalation_job(self) -> None:
         try:
@@ -318,7 +361,8 @@ class Daemon:
         return None
 
     def _status_line(self) -> str:
-        return f"polling {len(self.components.sources)} sources, {len(self.components.destinations)} destinations"
+        return (f"polling {len(self.components.sources)} sources, streaming {len(self.components.streams)}, "
+                f"{len(self.components.destinations)} destinations")
 
 
 def _ack_links(settings: Settings, store: Store) -> AckLinks | None:

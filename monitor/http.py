@@ -66,10 +66,13 @@ class Client(httpx.AsyncClient):
 
     def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
         request = super().build_request(*args, **kwargs)
-        extra = PRIVATE_NETWORKS if self._private_network else frozenset()
-        request.extensions[NETWORKS] = home_networks(request.url) | extra
+        request.extensions[NETWORKS] = self.networks_for(request.url)
         request.extensions[LANE] = self._lane
         return request
+
+    def networks_for(self, url: httpx.URL) -> frozenset[str]:
+        """The kinds of private network a request to `url` may connect to (streams apply it to their sockets)."""
+        return home_networks(url) | (PRIVATE_NETWORKS if self._private_network else frozenset())
 
     def with_private_network(self) -> Client:
         """The same pools, for sources the operator opted in (`allow_private_network`): private networks are
@@ -165,14 +168,22 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
     def _check(self, host: str, address: str, port: int) -> None:
         try:
-            kind = network_kind(ipaddress.ip_address(address))
+            reason = refusal(ipaddress.ip_address(address), self._allowed)
         except ValueError:  # a name, checked once connected
             return
-        if kind is None or kind in self._allowed:
-            return
-        where = address if host == address else f"{host} ({address})"
-        hint = "" if kind == METADATA else "; `allow_private_network: true` on the source allows it"
-        raise PrivateAddressError(f"refused to connect to {where} port {port}, a {kind} address{hint}")
+        if reason:
+            where = address if host == address else f"{host} ({address})"
+            raise PrivateAddressError(f"refused to connect to {where} port {port}, {reason}")
+
+
+def refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed: frozenset[str]) -> str | None:
+    """Why a connection to `ip` is refused when only public addresses and the `allowed` networks may be reached;
+    None when it is not."""
+    kind = network_kind(ip)
+    if kind is None or kind in allowed:
+        return None
+    hint = "" if kind == METADATA else "; `allow_private_network: true` on the source allows it"
+    return f"a {kind} address{hint}"
 
 
 class _PerHostLimit(httpx.AsyncBaseTransport):
@@ -321,12 +332,16 @@ class _Inflater:
 
 def raise_for_status(response: httpx.Response, what: str) -> None:
     """Map a non-success status to the error kind the runner and the delivery worker act on."""
-    status = response.status_code
+    raise_for_code(response.status_code, response.headers.get("Retry-After"), what)
+
+
+def raise_for_code(status: int, retry_after: str | None, what: str) -> None:
+    """raise_for_status for a status code and Retry-After header that did not come in an httpx.Response."""
     if status < 400 or status == 304:
         return
     message = f"{what}: HTTP {status}"
     if status in (429, 503):
-        raise RateLimitedError(message, parse_retry_after(response.headers.get("Retry-After")))
+        raise RateLimitedError(message, parse_retry_after(retry_after))
     if status in (401, 403):
         raise AuthFailedError(message)
     if status in (408, 425) or status >= 500:

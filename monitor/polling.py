@@ -15,6 +15,7 @@ import structlog
 
 from .backoff import backoff_delay
 from .errors import AuthFailedError, ExternalError, RateLimitedError, TransientError, describe
+from .models import Post
 from .pipeline import Pipeline
 from .routing.incidents import Incident, absorb, incident_key
 from .runtime import counters
@@ -87,28 +88,34 @@ class Poller:
 
     async def _succeeded(self, state: SourceState, result: FetchResult, config: SourceConfig) -> PollReport:
         now = self.clock()
-        fresh = await self.store.run(self.store.unseen, result.posts)
-        history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
-        velocity = await self.store.run(self.store.recent_negative, now - self.incidents.window) if fresh else {}
-        # matching and triage are CPU work, never on the event loop: a big first cycle must not stall deliveries
-        alerts = await triage(self.pipeline, state.source_id, fresh, now, history, velocity)
-        alerts, incidents = await self._fold_incidents(alerts, now)
         new_state = after_success(state, result, now, config.every)
-        notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]
-        queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
-        if queued:
-            self.on_queued()
+        fresh, alerts, queued = await self.commit(new_state, result.posts, now)
         counters.poll(state.source_id, True, fetched=len(result.posts), new=len(fresh))
-        for alert, _ in alerts:
-            counters.alert_created(alert.mention.brand, alert.assessment.severity, alert.assessment.category)
-            log.debug("alert_created", alert_id=alert.id, brand=alert.mention.brand,
-                      severity=alert.assessment.severity, category=alert.assessment.category)
         if state.error_count:
             log.info("source_recovered", source_id=state.source_id, after_errors=state.error_count)
         log.info("poll_completed", source_id=state.source_id, posts=len(result.posts), new_posts=len(fresh),
                  alerts=len(alerts), queued=queued, not_modified=result.not_modified)
         return PollReport(state.source_id, True, len(result.posts), len(fresh), len(alerts), queued,
                           next_poll_at=new_state.next_poll_at)
+
+    async def commit(self, new_state: SourceState, posts: list[Post], now: float) -> tuple[list[Post], list, int]:
+        """Dedup, match, triage and fold into incidents, then store the new posts, their alerts and outbox rows
+        and `new_state` in one transaction. Returns the new posts, the alerts and how many deliveries were queued."""
+        fresh = await self.store.run(self.store.unseen, posts)
+        history = await self.store.run(self.store.author_history, [p.author.handle for p in fresh])
+        velocity = await self.store.run(self.store.recent_negative, now - self.incidents.window) if fresh else {}
+        # matching and triage are CPU work, never on the event loop: a big first cycle must not stall deliveries
+        alerts = await triage(self.pipeline, new_state.source_id, fresh, now, history, velocity)
+        alerts, incidents = await self._fold_incidents(alerts, now)
+        notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]
+        queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
+        if queued:
+            self.on_queued()
+        for alert, _ in alerts:
+            counters.alert_created(alert.mention.brand, alert.assessment.severity, alert.assessment.category)
+            log.debug("alert_created", alert_id=alert.id, brand=alert.mention.brand,
+                      severity=alert.assessment.severity, category=alert.assessment.category)
+        return fresh, alerts, queued
 
     async def _fold_incidents(self, alerts: list, now: float) -> tuple[list, list[Incident]]:
         keys = {key for alert, _ in alerts if (key := incident_key(alert))}

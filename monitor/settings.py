@@ -198,6 +198,25 @@ class SourceConfig(Strict):
         return every
 
 
+class StreamConfig(SourceConfig):
+    """Options every streaming source has: it keeps a connection open and is not polled. While it is down for
+    `fallback_after`, or refused (401, 404, 429), its `fallback` source (one of kind `fallback_kind`) is polled."""
+    fallback_kind: ClassVar[str]
+    replays: ClassVar[bool] = True  # False: what is sent while disconnected is lost, a fallback poll catches up
+    max_bytes: int = Field(default=262_144, gt=0)  # one message
+    fallback: str | None = None
+    fallback_after: Duration = 60.0
+    reconnect_max: Duration = 60.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_polled(cls, data: Any) -> Any:
+        polling = [k for k in ("every", "jitter", "allow_fast_polling") if isinstance(data, dict) and k in data]
+        if polling:
+            raise ValueError(f"{', '.join(polling)}: a stream is not polled; set it on its fallback source")
+        return data
+
+
 class NotifierConfig(Strict):
     """Options every notifier has; a notifier kind subclasses this with its own fields."""
     type: str
@@ -631,6 +650,8 @@ def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
         about = getattr(source, "about", None)
         if about is not None and about not in brands:
             problems.append((("sources", source_id, "about"), _unknown("brand", about, brands)))
+        if isinstance(source, StreamConfig) and source.fallback is not None:
+            problems += _fallback_problems(source_id, source, settings.sources)
     for i, brand in enumerate(settings.brands):
         for j, account in enumerate(brand.own_accounts):
             if account.platform == "x" and settings.public_replies.x_bearer_token is None:
@@ -639,6 +660,17 @@ def _cross_check(settings: Settings) -> list[tuple[Loc, str]]:
     problems += _duplicates("brands", "brand", [b.name for b in settings.brands])
     problems += _duplicates("routes", "route", [r.name for r in settings.routes])
     return problems
+
+
+def _fallback_problems(source_id: str, stream: StreamConfig,
+                       sources: dict[str, SourceConfig]) -> list[tuple[Loc, str]]:
+    target = sources.get(stream.fallback or "")
+    if target is None:
+        return [(("sources", source_id, "fallback"), _unknown("source", stream.fallback, sources))]
+    if target.type != stream.fallback_kind:
+        return [(("sources", source_id, "fallback"), f"'{stream.fallback}' is a {target.type} source; the fallback "
+                 f"of a {stream.type} stream polls the same network: a {stream.fallback_kind} source")]
+    return []
 
 
 def _duplicates(section: str, what: str, names: list[str]) -> list[tuple[Loc, str]]:

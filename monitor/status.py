@@ -8,7 +8,7 @@ from typing import Any
 
 from .models import short_id
 from .redaction import redact_all
-from .settings import Settings
+from .settings import Settings, SourceConfig, StreamConfig
 from .store import Store, StoreError
 from .store.sqlite import ISSUE_SCHEMA
 
@@ -41,7 +41,8 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
             problem = str(exc)
         finally:
             store.close()
-    sources = [{"id": sid, "type": cfg.type, "health": _health(cfg.enabled, states.get(sid)),
+    sources = [{"id": sid, "type": cfg.type, "health": _health(cfg, states.get(sid)),
+                "stream": isinstance(cfg, StreamConfig),
                 "last_success": _iso(states.get(sid, {}).get("last_success_at")),
                 "next_poll": _iso(states.get(sid, {}).get("next_poll_at")),
                 "errors": states.get(sid, {}).get("error_count", 0),
@@ -55,13 +56,16 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                        "dead_letters": dead, "ack_listeners": listeners, "alerts": alerts})
 
 
-def _health(enabled: bool, state: dict | None) -> str:
-    if not enabled:
+def _health(cfg: SourceConfig, state: dict | None) -> str:
+    stream = isinstance(cfg, StreamConfig)
+    if not cfg.enabled:
         return "disabled"
     if not state:
-        return "not polled yet"
+        return "not connected yet" if stream else "not polled yet"
     if state["parked"]:
-        return "PARKED"
+        return "polling fallback" if stream and cfg.fallback else "PARKED"
+    if stream:
+        return "reconnecting" if state["error_count"] else "connected"
     return "failing" if state["error_count"] else "ok"
 
 
@@ -73,8 +77,10 @@ def render_status(report: dict[str, Any]) -> str:
     problem = f"  FAILING: {report['store_problem']}" if report["store_problem"] else ""
     lines = [f"store: {report['store']}{problem}", "", "sources:"]
     for s in report["sources"]:
-        lines.append(f"  {s['id']:<20} {s['type']:<14} {s['health']:<14} last ok {s['last_success'] or '-'}"
-                     f"  next {s['next_poll'] or '-'}")
+        last, next_ = ("last event", "reconnect") if s["stream"] else ("last ok", "next")
+        next_at = s["next_poll"] if s["errors"] or not s["stream"] else None  # a connected stream has no next
+        lines.append(f"  {s['id']:<20} {s['type']:<14} {s['health']:<14} {last} {s['last_success'] or '-'}"
+                     f"  {next_} {next_at or '-'}")
         if s["last_error"]:
             lines.append(f"      {s['errors']} error(s), last: {s['last_error']}")
     lines += ["", "deliveries:"]

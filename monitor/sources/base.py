@@ -1,10 +1,11 @@
-"""The source contract: `await source.fetch(state) -> FetchResult`, raising the errors in monitor.errors.
+"""The source contracts: `await source.fetch(state) -> FetchResult` for polled sources, `await source.stream(state,
+sink)` for streaming ones; both raise the errors in monitor.errors.
 
 A source only fetches and reports; the runner owns scheduling, backoff, parking and persistence.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -43,6 +44,19 @@ class FetchResult:
 
 class Source(Protocol):
     async def fetch(self, state: SourceState) -> FetchResult: ...
+
+
+class StreamSink(Protocol):
+    def connected(self) -> Awaitable[None]: ...
+
+    def add(self, post: Post | None, cursor: str | None) -> Awaitable[None]: ...
+
+
+class StreamSource(Protocol):
+    async def stream(self, state: SourceState, sink: StreamSink) -> None:
+        """Connect (resuming from state.cursor where the service can), await sink.connected(), then await
+        sink.add(post or None, cursor) for each event: None for an event that is not a post for us, which still
+        moves the cursor. Runs until the connection ends, and then raises why."""
 
 
 def search_terms(brands: "Sequence[BrandConfig]", only: Sequence[str] = ()) -> list[str]:

@@ -116,7 +116,8 @@ class MastodonSource:
                 new_marks[key] = newest
             if since is None:  # first poll: the newest page can be months old on a quiet hashtag
                 statuses = [s for s in statuses if _created(s) >= self.clock() - self.config.initial_lookback]
-            posts += [p for p in (self._to_post(s, instance) for s in statuses) if p is not None]
+            found = (status_to_post(self.source_id, s, instance, self.config.respect_noindex) for s in statuses)
+            posts += [p for p in found if p is not None]
         return posts, new_marks
 
     async def _statuses(self, instance: MastodonInstance, path: str, params: dict[str, Any],
@@ -160,36 +161,39 @@ class MastodonSource:
             wait = max(reset.timestamp() - self.clock(), 1.0)
             self._pause = max(self._pause or 0.0, wait)
 
-    def _to_post(self, status: dict[str, Any], instance: MastodonInstance) -> Post | None:
-        original: dict[str, Any] = status["reblog"] if _valid_status(status.get("reblog")) else status
-        account: dict[str, Any] = original["account"] if isinstance(original.get("account"), dict) else {}
-        if self.config.respect_noindex and account.get("noindex"):
-            return None
-        if original.get("visibility") not in (None, "public", "unlisted"):
-            return None
-        acct = str(account.get("acct") or "")
-        if acct and "@" not in acct:
-            acct = f"{acct}@{instance.host}"  # local accounts come without their domain
-        uri = str(original.get("uri") or original.get("url") or f"{instance.url}/statuses/{original['id']}")
-        return Post(
-            source_id=self.source_id,
-            platform=self.platform,
-            id=uri,
-            url=str(original.get("url") or uri),
-            title=str(original.get("spoiler_text") or ""),
-            text=html_to_text(original.get("content")),
-            author=Author(handle=acct, display_name=str(account.get("display_name") or account.get("username") or ""),
-                          followers=account.get("followers_count") if isinstance(account.get("followers_count"), int)
-                          else None),
-            published_at=from_iso(original.get("created_at")),
-            engagement=Engagement(likes=_count(original, "favourites_count"),
-                                  reposts=_count(original, "reblogs_count"),
-                                  replies=_count(original, "replies_count")),
-            lang_hint=original.get("language") if isinstance(original.get("language"), str) else None,
-            raw={"instance": instance.host, "status_id": str(original["id"]), "uri": uri,
-                 "in_reply_to_id": original.get("in_reply_to_id"), "bot": bool(account.get("bot")),
-                 "tags": [t.get("name") for t in original.get("tags") or [] if isinstance(t, dict)][:20]},
-        )
+def status_to_post(source_id: str, status: dict[str, Any], instance: MastodonInstance,
+                   respect_noindex: bool = True) -> Post | None:
+    """A status as a Post (None for a non-public one or an author who asked not to be indexed); a boost is its
+    original. The id is the status URI, the same on every instance, so polls and streams dedup together."""
+    original: dict[str, Any] = status["reblog"] if _valid_status(status.get("reblog")) else status
+    account: dict[str, Any] = original["account"] if isinstance(original.get("account"), dict) else {}
+    if respect_noindex and account.get("noindex"):
+        return None
+    if original.get("visibility") not in (None, "public", "unlisted"):
+        return None
+    acct = str(account.get("acct") or "")
+    if acct and "@" not in acct:
+        acct = f"{acct}@{instance.host}"  # local accounts come without their domain
+    uri = str(original.get("uri") or original.get("url") or f"{instance.url}/statuses/{original['id']}")
+    return Post(
+        source_id=source_id,
+        platform="mastodon",
+        id=uri,
+        url=str(original.get("url") or uri),
+        title=str(original.get("spoiler_text") or ""),
+        text=html_to_text(original.get("content")),
+        author=Author(handle=acct, display_name=str(account.get("display_name") or account.get("username") or ""),
+                      followers=account.get("followers_count") if isinstance(account.get("followers_count"), int)
+                      else None),
+        published_at=from_iso(original.get("created_at")),
+        engagement=Engagement(likes=_count(original, "favourites_count"),
+                              reposts=_count(original, "reblogs_count"),
+                              replies=_count(original, "replies_count")),
+        lang_hint=original.get("language") if isinstance(original.get("language"), str) else None,
+        raw={"instance": instance.host, "status_id": str(original["id"]), "uri": uri,
+             "in_reply_to_id": original.get("in_reply_to_id"), "bot": bool(account.get("bot")),
+             "tags": [t.get("name") for t in original.get("tags") or [] if isinstance(t, dict)][:20]},
+    )
 
 
 def hashtags_for(terms: list[str]) -> list[str]:
