@@ -19,9 +19,9 @@ import httpx
 from ..errors import PermanentError, TransientError
 from ..http import raise_for_status, send_capped
 from ..settings import OwnAccount, PublicRepliesConfig
-from ..store import Store
 from ..sources.common import as_dict
 from ..sources.x import get_json
+from ..store import Store
 from .common import MAX_BODY, label
 
 PAGE = 40                 # newest posts read per poll: a team answering more than this per minute is rare
