@@ -30,7 +30,7 @@ from .runtime.acklinks import AckLinks
 from .runtime.metrics import Listener, Metrics, serve, store_gauges
 from .settings import Settings, SourceConfig, load_settings
 from .sources.base import Source
-from .store import Store, StoreError
+from .store import Store, StoreError, open_store
 from .workers import PipelineWorkers
 
 log = structlog.get_logger()
@@ -97,7 +97,7 @@ def build_ack_listeners(settings: Settings, http: Client, store: Store) -> list[
 class Daemon:
     def __init__(self, config_path: Path, settings: Settings):
         self.config_path = config_path
-        self.store = Store(settings.store.resolved_path())
+        self.store = open_store(settings.store)
         self.http = make_client(per_host=settings.polling.per_host)
         self.components = build_components(settings, self.http)
         self.ack_links = _ack_links(settings, self.store)
@@ -153,7 +153,7 @@ class Daemon:
             except OSError as exc:  # port taken, address not on this machine: say which setting, in one line
                 reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
                 raise ConfigError([f"{self.config_path}: metrics.listen {metrics.listen}: {reason}"]) from None
-        log.info("daemon_started", store=str(self.store.path), schema=version,
+        log.info("daemon_started", store=self.store.name, schema=version,
                  sources=len(self.components.sources), notifiers=len(self.components.destinations))
         systemd.notify_ready(self._status_line())
 
@@ -197,8 +197,8 @@ class Daemon:
 
     async def _reload(self) -> None:
         settings = await asyncio.to_thread(load_settings, self.config_path)  # a 1 MB file takes seconds
-        if settings.store.resolved_path() != self.store.path:
-            raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
+        if settings.store.location() != self.components.settings.store.location():
+            raise ConfigError([f"{self.config_path}: store.path/url cannot change on reload; restart instead"])
         components = build_components(settings, self.http)
         acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                          self.store)
@@ -309,9 +309,9 @@ class Daemon:
         except StoreError as exc:
             return str(exc)
         except TimeoutError:
-            return f"store {self.store.path}: no answer within 5s"
+            return f"store {self.store.name}: no answer within 5s"
         except Exception as exc:
-            return f"store {self.store.path}: {type(exc).__name__}: {exc}"
+            return f"store {self.store.name}: {type(exc).__name__}: {exc}"
         return None
 
     def _status_line(self) -> str:
@@ -339,7 +339,7 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
         if dry_run:
             return await asyncio.gather(*(_dry_poll(sid, src, components.pipeline)
                                           for sid, (src, _) in components.sources.items()))
-        store = Store(settings.store.resolved_path())
+        store = open_store(settings.store)
         try:
             store.lock()
             await store.run(store.migrate)

@@ -135,10 +135,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    from .store import Store
+    from .store import open_store
 
     settings = load_settings(args.config)
-    store = Store(settings.store.resolved_path())
+    store = open_store(settings.store)
     try:
         found = store.alert_ids_starting(args.alert_id.strip().lower())
         if len(found) > 1:

@@ -1,7 +1,6 @@
 """`brand-monitor status`: what an operator needs at a glance, read from the store without writing to it."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
@@ -9,20 +8,19 @@ from typing import Any
 from .models import short_id
 from .redaction import redact_all
 from .settings import Settings
-from .store import Store, StoreError
-from .store.sqlite import ISSUE_SCHEMA
+from .store import ISSUE_SCHEMA, Store, StoreError, open_store
 
 STATUSES = ("pending", "sending", "sent_24h", "dead")  # sent: in the last 24 hours; the rest: all
 LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
 
 
 def collect_status(settings: Settings, now: float) -> dict[str, Any]:
-    path = settings.store.resolved_path()
+    where = settings.store.location()
     states, counts, dead, listeners = {}, {}, [], []
     alerts: dict[str, Any] = {"open": 0, "late": 0, "by_issue": {}, "first": []}
     problem = None
     try:
-        store = Store(path, readonly=True) if path.exists() else None
+        store = _open(settings)
     except StoreError as exc:
         store, problem = None, exc.reason
     if store is not None:
@@ -37,8 +35,10 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                         dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)])
                 if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
                     listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
-        except sqlite3.DatabaseError as exc:  # e.g. "database disk image is malformed" in one index
-            problem = str(exc)
+        except Exception as exc:  # e.g. "database disk image is malformed" in one index, a lost connection
+            if not store.is_failure(exc):
+                raise
+            problem = store.reason(exc)
         finally:
             store.close()
     sources = [{"id": sid, "type": cfg.type, "health": _health(cfg.enabled, states.get(sid)),
@@ -51,8 +51,15 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                    **{s: counts.get(nid, {}).get(s.removesuffix("_24h"), 0) for s in STATUSES}}
                   for nid in dict.fromkeys([*settings.notifiers, *counts])]
     # redacted again: errors stored by versions that did not redact them yet may hold a secret
-    return redact_all({"store": str(path), "store_problem": problem, "sources": sources, "deliveries": deliveries,
+    return redact_all({"store": where, "store_problem": problem, "sources": sources, "deliveries": deliveries,
                        "dead_letters": dead, "ack_listeners": listeners, "alerts": alerts})
+
+
+def _open(settings: Settings) -> Store | None:
+    """The store, read-only where the backend allows; None when the SQLite file was never created."""
+    if not settings.store.url and not settings.store.resolved_path().exists():
+        return None
+    return open_store(settings.store, readonly=True)
 
 
 def _health(enabled: bool, state: dict | None) -> str:
