@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -115,6 +117,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._reloading = asyncio.Lock()
         self._polls: set[asyncio.Task] = set()
+        self.daemon_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._acks_running = False
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -135,7 +139,12 @@ class Daemon:
         recovered = await self.store.run(self.store.recover_in_flight)
         if recovered:
             log.warning("in_flight_recovered", alerts=recovered)
+        await self.store.run(self.store.register_daemon, self.daemon_id, socket.gethostname(), os.getpid(),
+                             time.time())
         await self._schedule_all()
+        lease = self.components.settings.store.lease
+        self.scheduler.add_job(self._heartbeat_job, IntervalTrigger(seconds=lease / 3), id="heartbeat",
+                               coalesce=True, max_instances=1)
         self.scheduler.add_job(self._retention_job, IntervalTrigger(seconds=RETENTION_TICK), id="retention",
                                coalesce=True, max_instances=1,
                                next_run_time=datetime.fromtimestamp(time.time() + 60, timezone.utc))
@@ -143,7 +152,7 @@ class Daemon:
                                coalesce=True, max_instances=1)
         self.scheduler.start()
         self.worker.start()
-        await self.acks.start()
+        await self._start_acks_if_ours()
         metrics = self.components.settings.metrics
         if metrics.enabled or self.ack_links:
             host, port = metrics.host_port
@@ -175,6 +184,10 @@ class Daemon:
         if self._metrics_server is not None:
             await self._metrics_server.close()
         await self.http.aclose()
+        try:
+            await self.store.run(self.store.stop_daemon, self.daemon_id, time.time())
+        except StoreError:
+            pass  # logged by the store; the leases expire by themselves
         self.store.close()
         log.info("daemon_stopped")
 
@@ -204,7 +217,8 @@ class Daemon:
                          self.store)
         await self.acks.stop()
         self.components, self.acks = components, acks
-        await acks.start()
+        if self._acks_running:
+            await acks.start()
         self.poller.pipeline = components.pipeline
         if self._workers is not None:
             self._workers.close()  # batches in hand finish; new ones go to workers with the new config
@@ -242,6 +256,8 @@ class Daemon:
                 entry = self.components.sources.get(source_id)
                 if entry is None or self._stop.is_set():  # a poll still queued when stopping is not started
                     return
+                if not await self._claim(f"source:{source_id}"):  # another daemon polls it
+                    return
                 report = await self.poller.poll(source_id, *entry)
             self._defer_if_needed(source_id, report)
         except asyncio.CancelledError:  # cut short by stop(): nothing of it was committed, the next start re-does it
@@ -252,6 +268,8 @@ class Daemon:
             self._polls.discard(task)
 
     async def _escalation_job(self) -> None:
+        if not await self._claim("timer:escalation"):
+            return
         try:
             if await escalate_due(self.store, self.components.settings.routes, time.time()):
                 self.worker.wake()
@@ -264,6 +282,8 @@ class Daemon:
         """Prune history in batches of PRUNE_BATCH rows per step, each a short transaction, so that polls and
         deliveries get the store between them."""
         keep, totals = self.components.settings.store.retention, Counter()
+        if not await self._claim("timer:retention"):
+            return
         try:
             while True:
                 done = await self.store.run(self.store.prune, time.time(), keep, PRUNE_BATCH)
@@ -274,6 +294,31 @@ class Daemon:
             pass  # logged by the store when it started failing
         if sum(totals.values()):
             log.info("history_pruned", **totals)
+
+    # -- sharing the work with other daemons (PostgreSQL; with SQLite every lease is ours) ----------------
+
+    async def _claim(self, lease: str) -> bool:
+        """Take or renew a lease: a source to poll, a timer to run. False while another daemon holds it."""
+        try:
+            return await self.store.run(self.store.take_lease, lease, self.daemon_id, time.time(),
+                                        self.components.settings.store.lease)
+        except StoreError:
+            return False  # logged by the store when it started failing
+
+    async def _heartbeat_job(self) -> None:
+        """Renew every lease this daemon holds; take over the acknowledgement listeners when they are free."""
+        try:
+            await self.store.run(self.store.heartbeat, self.daemon_id, time.time(),
+                                 self.components.settings.store.lease)
+        except StoreError:
+            return  # logged by the store when it started failing
+        await self._start_acks_if_ours()
+
+    async def _start_acks_if_ours(self) -> None:
+        """One daemon at a time listens for acknowledgements (chat callbacks must not be consumed twice)."""
+        if not self._acks_running and await self._claim("timer:acks"):
+            self._acks_running = True
+            await self.acks.start()
 
     def _defer_if_needed(self, source_id: str, report: PollReport) -> None:
         """Backoff, parking and server-requested delays push the next run past the regular interval."""

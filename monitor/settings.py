@@ -345,6 +345,7 @@ class StoreConfig(Strict):
     path: str | None = None  # SQLite, the default: one daemon
     url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")  # PostgreSQL: several daemons may share it
     password: SecretStr | None = None  # or password_file, or in the URL, or PGPASSWORD
+    lease: Duration = Field(default=30.0, ge=1)  # a dead daemon's sources and timers are taken over after this
     retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")

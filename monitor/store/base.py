@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .acks import Acks
+from .daemons import Daemons
 from .outbox import Outbox
 from .posts import Posts
 from .retention import Retention
@@ -9,6 +10,6 @@ from .sources import Sources
 from .status import Status
 
 
-class Store(Sources, Posts, Outbox, Acks, Status, Retention):
+class Store(Sources, Posts, Outbox, Acks, Status, Retention, Daemons):
     """One database: source state, posts and dedup, incidents, the outbox, acknowledgements and escalation,
-    status, retention. Open one with `open_store(settings.store)`."""
+    status, retention, daemons and their leases. Open one with `open_store(settings.store)`."""
