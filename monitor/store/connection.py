@@ -132,3 +132,6 @@ class Connection:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def ids_copied(self, tables: tuple[str, ...]) -> None:
+        """Rows were copied in with their ids: new rows must get ids after them (SQLite does so by itself)."""

@@ -124,6 +124,13 @@ class PostgresStore(Store):
         if self._conn is not None:
             self._conn.close()
 
+    def ids_copied(self, tables: tuple[str, ...]) -> None:
+        with self._write() as conn:
+            for (table,) in conn.execute("SELECT table_name FROM information_schema.columns WHERE column_name='id'"
+                                         " AND is_identity='YES' AND table_name = ANY(?)", (list(tables),)).fetchall():
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1,"
+                             f" false) FROM {table}")
+
     def lock(self) -> None:
         """Several daemons may share the database: nothing to lock (leases divide the work)."""
 
