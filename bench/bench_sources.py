@@ -87,7 +87,7 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
     from monitor.http import make_client
     from monitor.polling import Poller
     from monitor.settings import parse_settings
-    from monitor.store import Store
+    from monitor.store import SqliteStore
     from monitor.workers import PipelineWorkers, triage
 
     lines = ["brands: [" + ", ".join(f"{{name: {b}}}" for b in BRANDS[:brands]) + "]",
@@ -96,7 +96,7 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
     lines += [f"  feed{n}: {{type: rss, url: '{url}'}}" for n, url in enumerate(urls(sources, hosts, port))]
     settings = parse_settings("\n".join(lines))
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "state.db")
+        store = SqliteStore(Path(tmp) / "state.db")
         store.migrate()
         async with make_client(per_host=settings.polling.per_host) as http:
             built = time.perf_counter()

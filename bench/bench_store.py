@@ -28,7 +28,7 @@ from monitor.models import Author, Send  # noqa: E402
 from monitor.routing.escalation import escalate_due  # noqa: E402
 from monitor.settings import RetentionConfig, RouteConfig  # noqa: E402
 from monitor.sources.base import SourceState  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.store import SqliteStore  # noqa: E402
 from tests.factories import make_alert, make_post  # noqa: E402
 
 BRANDS = [f"Brand{i}" for i in range(50)]
@@ -39,7 +39,7 @@ DAY = 86400.0
 def build(path: Path, posts: int, now: float) -> None:
     """Rows written straight into a migrated store in big transactions (the daemon's own path is too slow to
     build two days of history in a bench); the payload is a real alert's, so rows have their real size."""
-    store = Store(path)
+    store = SqliteStore(path)
     store.migrate()
     payload = json.dumps(make_alert(make_post(1, text="Brand7 app is down again " + "lorem ipsum " * 60)).to_dict())
     rng = random.Random(7)
@@ -84,7 +84,7 @@ def timed(fn, runs: int = 50) -> float:
     return statistics.median(times)
 
 
-def measure(store: Store, now: float) -> dict[str, float]:
+def measure(store: SqliteStore, now: float) -> dict[str, float]:
     rng = random.Random(11)
     handles = [f"user{rng.randrange(AUTHORS)}" for _ in range(30)]
     fresh = [replace(make_post(10_000_000 + i), author=Author(handle=h)) for i, h in enumerate(handles)]
@@ -126,12 +126,12 @@ def main() -> None:
     if not (args.keep and big.exists()):
         big.unlink(missing_ok=True)
         build(big, args.posts, now)
-    empty = Store(folder / "fresh.db")
+    empty = SqliteStore(folder / "fresh.db")
     empty.migrate()
     results = {"fresh store": measure(empty, now)}
     copy = folder / "big.db"
     copy.write_bytes(big.read_bytes())  # the timed writes must not change the kept store
-    history = Store(copy)
+    history = SqliteStore(copy)
     history.migrate()
     results[f"{args.posts:,} posts"] = measure(history, now)
     size = copy.stat().st_size / 1e6

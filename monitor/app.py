@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,7 +32,7 @@ from .runtime import systemd
 from .runtime.acklinks import AckLinks
 from .settings import Settings, SourceConfig, StreamConfig, load_settings
 from .sources.base import Source, StreamSource
-from .store import Store, StoreError
+from .store import Store, StoreError, open_store
 from .streaming import StreamRunner
 from .workers import PipelineWorkers
 
@@ -102,7 +104,7 @@ def build_ack_listeners(settings: Settings, http: Client, store: Store) -> list[
 class Daemon:
     def __init__(self, config_path: Path, settings: Settings):
         self.config_path = config_path
-        self.store = Store(settings.store.resolved_path())
+        self.store = open_store(settings.store)
         self.http = make_client(per_host=settings.polling.per_host)
         self.components = build_components(settings, self.http)
         self.ack_links = _ack_links(settings, self.store)
@@ -121,6 +123,8 @@ class Daemon:
         self._polls: set[asyncio.Task] = set()
         self.streams: dict[str, StreamRunner] = {}
         self._catching_up: set[str] = set()  # fallback sources owed one poll: their stream (re)connected
+        self.daemon_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._acks_running = False
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -141,8 +145,13 @@ class Daemon:
         recovered = await self.store.run(self.store.recover_in_flight)
         if recovered:
             log.warning("in_flight_recovered", alerts=recovered)
+        await self.store.run(self.store.register_daemon, self.daemon_id, socket.gethostname(), os.getpid(),
+                             time.time())
         await self._schedule_all()
         self._start_streams()
+        lease = self.components.settings.store.lease
+        self.scheduler.add_job(self._heartbeat_job, IntervalTrigger(seconds=lease / 3), id="heartbeat",
+                               coalesce=True, max_instances=1)
         self.scheduler.add_job(self._retention_job, IntervalTrigger(seconds=RETENTION_TICK), id="retention",
                                coalesce=True, max_instances=1,
                                next_run_time=datetime.fromtimestamp(time.time() + 60, timezone.utc))
@@ -150,7 +159,7 @@ class Daemon:
                                coalesce=True, max_instances=1)
         self.scheduler.start()
         self.worker.start()
-        await self.acks.start()
+        await self._start_acks_if_ours()
         metrics = self.components.settings.metrics
         if metrics.enabled or self.ack_links:
             from .runtime.metrics import Metrics, serve, store_gauges  # noqa: PLC0415 - the client library only when on
@@ -161,7 +170,7 @@ class Daemon:
             except OSError as exc:  # port taken, address not on this machine: say which setting, in one line
                 reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
                 raise ConfigError([f"{self.config_path}: metrics.listen {metrics.listen}: {reason}"]) from None
-        log.info("daemon_started", store=str(self.store.path), schema=version,
+        log.info("daemon_started", store=self.store.name, schema=version,
                  sources=len(self.components.sources), notifiers=len(self.components.destinations))
         systemd.notify_ready(self._status_line())
 
@@ -184,6 +193,10 @@ class Daemon:
         if self._metrics_server is not None:
             await self._metrics_server.close()
         await self.http.aclose()
+        try:
+            await self.store.run(self.store.stop_daemon, self.daemon_id, time.time())
+        except StoreError:
+            pass  # logged by the store; the leases expire by themselves
         self.store.close()
         log.info("daemon_stopped")
 
@@ -206,14 +219,15 @@ class Daemon:
 
     async def _reload(self) -> None:
         settings = await asyncio.to_thread(load_settings, self.config_path)  # a 1 MB file takes seconds
-        if settings.store.resolved_path() != self.store.path:
-            raise ConfigError([f"{self.config_path}: store.path cannot change on reload; restart instead"])
+        if settings.store.location() != self.components.settings.store.location():
+            raise ConfigError([f"{self.config_path}: store.path/url cannot change on reload; restart instead"])
         components = build_components(settings, self.http)
         acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                          self.store)
         await self.acks.stop()
         self.components, self.acks = components, acks
-        await acks.start()
+        if self._acks_running:
+            await acks.start()
         self.poller.pipeline = components.pipeline
         if self._workers is not None:
             self._workers.close()  # batches in hand finish; new ones go to workers with the new config
@@ -253,6 +267,8 @@ class Daemon:
                 entry = self.components.sources.get(source_id)
                 if entry is None or self._stop.is_set() or self._stream_covers(source_id):
                     return  # a poll still queued when stopping is not started
+                if not await self._claim(f"source:{source_id}"):  # another daemon polls it
+                    return
                 report = await self.poller.poll(source_id, *entry)
                 if report.ok:
                     self._catching_up.discard(source_id)
@@ -298,6 +314,8 @@ class Daemon:
             job.modify(next_run_time=datetime.now(timezone.utc))
 
     async def _escalation_job(self) -> None:
+        if not await self._claim("timer:escalation"):
+            return
         try:
             if await escalate_due(self.store, self.components.settings.routes, time.time()):
                 self.worker.wake()
@@ -310,6 +328,8 @@ class Daemon:
         """Prune history in batches of PRUNE_BATCH rows per step, each a short transaction, so that polls and
         deliveries get the store between them."""
         keep, totals = self.components.settings.store.retention, Counter()
+        if not await self._claim("timer:retention"):
+            return
         try:
             while True:
                 done = await self.store.run(self.store.prune, time.time(), keep, PRUNE_BATCH)
@@ -320,6 +340,31 @@ class Daemon:
             pass  # logged by the store when it started failing
         if sum(totals.values()):
             log.info("history_pruned", **totals)
+
+    # -- sharing the work with other daemons (PostgreSQL; with SQLite every lease is ours) ----------------
+
+    async def _claim(self, lease: str) -> bool:
+        """Take or renew a lease: a source to poll, a timer to run. False while another daemon holds it."""
+        try:
+            return await self.store.run(self.store.take_lease, lease, self.daemon_id, time.time(),
+                                        self.components.settings.store.lease)
+        except StoreError:
+            return False  # logged by the store when it started failing
+
+    async def _heartbeat_job(self) -> None:
+        """Renew every lease this daemon holds; take over the acknowledgement listeners when they are free."""
+        try:
+            await self.store.run(self.store.heartbeat, self.daemon_id, time.time(),
+                                 self.components.settings.store.lease)
+        except StoreError:
+            return  # logged by the store when it started failing
+        await self._start_acks_if_ours()
+
+    async def _start_acks_if_ours(self) -> None:
+        """One daemon at a time listens for acknowledgements (chat callbacks must not be consumed twice)."""
+        if not self._acks_running and await self._claim("timer:acks"):
+            self._acks_running = True
+            await self.acks.start()
 
     def _defer_if_needed(self, source_id: str, report: PollReport) -> None:
         """Backoff, parking and server-requested delays push the next run past the regular interval."""
@@ -355,9 +400,9 @@ class Daemon:
         except StoreError as exc:
             return str(exc)
         except TimeoutError:
-            return f"store {self.store.path}: no answer within 5s"
+            return f"store {self.store.name}: no answer within 5s"
         except Exception as exc:
-            return f"store {self.store.path}: {type(exc).__name__}: {exc}"
+            return f"store {self.store.name}: {type(exc).__name__}: {exc}"
         return None
 
     def _status_line(self) -> str:
@@ -386,7 +431,7 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
         if dry_run:
             return await asyncio.gather(*(_dry_poll(sid, src, components.pipeline)
                                           for sid, (src, _) in components.sources.items()))
-        store = Store(settings.store.resolved_path())
+        store = open_store(settings.store)
         try:
             store.lock()
             await store.run(store.migrate)

@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     ack = command("ack", cmd_ack, "acknowledge an alert")
     ack.add_argument("alert_id")
+    migrate = command("migrate", cmd_migrate, "apply the store's schema migrations (the daemon does so at start); "
+                      "with --from and --to, copy a SQLite store's history into an empty PostgreSQL database")
+    migrate.add_argument("--from", dest="source", type=Path, help="the SQLite file to copy from (state.db)")
+    migrate.add_argument("--to", dest="target", help="the database to copy into (postgresql://...)")
     command("variants", cmd_variants, "print what the matcher accepts for each brand")
     demo = command("demo", cmd_demo, "offline demo: serve a sample feed on 127.0.0.1 and print alerts", config=False)
     demo.add_argument("--seconds", type=float, default=15.0, help="how long to run (default 15)")
@@ -135,10 +139,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    from .store import Store
+    from .store import open_store
 
     settings = load_settings(args.config)
-    store = Store(settings.store.resolved_path())
+    store = open_store(settings.store)
     try:
         found = store.alert_ids_starting(args.alert_id.strip().lower())
         if len(found) > 1:
@@ -152,6 +156,34 @@ def cmd_ack(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from .store import SqliteStore, open_store
+    from .store.copy import copy_store
+
+    if (args.source is None) != (args.target is None):
+        print("brand-monitor migrate: give --from and --to together", file=sys.stderr)
+        return 2
+    if args.source is None:
+        store = open_store(load_settings(args.config).store)
+        try:
+            print(f"{store.name}: schema {store.migrate()}")
+        finally:
+            store.close()
+        return 0
+    if not args.source.is_file():
+        print(f"brand-monitor migrate: --from {args.source}: no such file", file=sys.stderr)
+        return 2
+    from .store.postgres import PostgresStore
+    source, target = SqliteStore(args.source), PostgresStore(args.target)
+    try:
+        copied = copy_store(source, target)
+    finally:
+        source.close()
+        target.close()
+    print(f"{source.name} -> {target.name}: " + ", ".join(f"{n} {table}" for table, n in copied.items()))
+    return 0
 
 
 def cmd_variants(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEv
 from . import registry
 from .errors import ConfigError
 from .models import Category, Issue, Sentiment, Severity
-from .redaction import remember, secrets_in
+from .redaction import redact, remember, secrets_in
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -366,8 +366,21 @@ class RetentionConfig(Strict):
 
 
 class StoreConfig(Strict):
-    path: str | None = None
+    path: str | None = None  # SQLite, the default: one daemon
+    url: str | None = Field(default=None, pattern=r"^postgres(ql)?://")  # PostgreSQL: several daemons may share it
+    password: SecretStr | None = None  # or password_file, or in the URL, or PGPASSWORD
+    lease: Duration = Field(default=30.0, ge=1)  # a dead daemon's sources and timers are taken over after this
     retention: RetentionConfig = RetentionConfig()
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> "StoreConfig":
+        if self.url and self.path:
+            raise ValueError("give either path (SQLite) or url (PostgreSQL), not both")
+        return self
+
+    def location(self) -> str:
+        """What logs and errors call the store (a URL without its password)."""
+        return redact(self.url) if self.url else str(self.resolved_path())
 
     def resolved_path(self) -> Path:
         state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]

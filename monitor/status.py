@@ -1,7 +1,6 @@
 """`brand-monitor status`: what an operator needs at a glance, read from the store without writing to it."""
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
@@ -9,20 +8,20 @@ from typing import Any
 from .models import short_id
 from .redaction import redact_all
 from .settings import Settings, SourceConfig, StreamConfig
-from .store import Store, StoreError
-from .store.sqlite import ISSUE_SCHEMA
+from .store import ISSUE_SCHEMA, Store, StoreError, open_store
 
 STATUSES = ("pending", "sending", "sent_24h", "dead")  # sent: in the last 24 hours; the rest: all
 LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
+DAEMON_SCHEMA = 9  # migrations/0009_daemons.sql
 
 
 def collect_status(settings: Settings, now: float) -> dict[str, Any]:
-    path = settings.store.resolved_path()
-    states, counts, dead, listeners = {}, {}, [], []
+    where = settings.store.location()
+    states, counts, dead, listeners, daemons = {}, {}, [], [], []
     alerts: dict[str, Any] = {"open": 0, "late": 0, "by_issue": {}, "first": []}
     problem = None
     try:
-        store = Store(path, readonly=True) if path.exists() else None
+        store = _open(settings)
     except StoreError as exc:
         store, problem = None, exc.reason
     if store is not None:
@@ -37,8 +36,12 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                         dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)])
                 if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
                     listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
-        except sqlite3.DatabaseError as exc:  # e.g. "database disk image is malformed" in one index
-            problem = str(exc)
+                if version >= DAEMON_SCHEMA:
+                    daemons = [_daemon(d, now, settings.store.lease) for d in store.daemons(since=now - 86400)]
+        except Exception as exc:  # e.g. "database disk image is malformed" in one index, a lost connection
+            if not store.is_failure(exc):
+                raise
+            problem = store.reason(exc)
         finally:
             store.close()
     sources = [{"id": sid, "type": cfg.type, "health": _health(cfg, states.get(sid)),
@@ -52,8 +55,23 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                    **{s: counts.get(nid, {}).get(s.removesuffix("_24h"), 0) for s in STATUSES}}
                   for nid in dict.fromkeys([*settings.notifiers, *counts])]
     # redacted again: errors stored by versions that did not redact them yet may hold a secret
-    return redact_all({"store": str(path), "store_problem": problem, "sources": sources, "deliveries": deliveries,
-                       "dead_letters": dead, "ack_listeners": listeners, "alerts": alerts})
+    return redact_all({"store": where, "store_problem": problem, "sources": sources, "deliveries": deliveries,
+                       "dead_letters": dead, "ack_listeners": listeners, "daemons": daemons,
+                       "alerts": alerts})
+
+
+def _open(settings: Settings) -> Store | None:
+    """The store, read-only where the backend allows; None when the SQLite file was never created."""
+    if not settings.store.url and not settings.store.resolved_path().exists():
+        return None
+    return open_store(settings.store, readonly=True)
+
+
+def _daemon(d: dict[str, Any], now: float, lease: float) -> dict[str, Any]:
+    """A daemon is "running" while it beats; one that stopped beating without saying so died (its leases expire)."""
+    state = "stopped" if d["stopped_at"] else "running" if d["heartbeat_at"] >= now - lease else "dead"
+    return {"id": d["id"], "host": d["host"], "pid": d["pid"], "state": state, "started": _iso(d["started_at"]),
+            "heartbeat": _iso(d["heartbeat_at"]), "holds": d["holds"]}
 
 
 def _health(cfg: SourceConfig, state: dict | None) -> str:
@@ -96,6 +114,13 @@ def render_status(report: dict[str, Any]) -> str:
         for x in report["ack_listeners"]:
             state = f"ok since {x['since']}" if x["ok"] else f"FAILING since {x['since']}: {x['last_error']}"
             lines.append(f"  {x['listener']:<34} {state}")
+    if report["daemons"]:
+        lines += ["", "daemons:"]
+        for d in report["daemons"]:
+            sources = sum(name.startswith("source:") for name in d["holds"])
+            timers = [name.removeprefix("timer:") for name in d["holds"] if name.startswith("timer:")]
+            lines.append(f"  {d['id']:<34} {d['state']:<8} heartbeat {d['heartbeat']}  polls {sources} source(s)"
+                         + (f", runs {', '.join(timers)}" if timers else ""))
     a = report["alerts"]
     lines += ["", f"alerts: {a['open']} open, {a['late']} past respond-by"]
     for issue, n in a["by_issue"].items():

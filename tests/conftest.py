@@ -2,13 +2,13 @@
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.store import Store
+from monitor.store import SqliteStore
 
 
 @pytest.fixture
 def store(tmp_path):
     """A migrated SQLite store on disk, closed after the test."""
-    s = Store(tmp_path / "state.db")
+    s = SqliteStore(tmp_path / "state.db")
     s.migrate()
     yield s
     s.close()

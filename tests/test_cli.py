@@ -3,7 +3,7 @@ import json
 import pytest
 
 from monitor.cli import main
-from monitor.store import Store
+from monitor.store import SqliteStore
 from tests.e2e.servers import FeedServer, HookReceiver
 from tests.servers.smtp import smtp_servers  # noqa: F401 - a real aiosmtpd relay
 
@@ -93,7 +93,7 @@ def test_once_status_and_ack(tmp_path, capsys, servers):
 
 def test_status_shows_failing_acknowledgement_listeners(tmp_path, capsys):
     config = write_config(tmp_path)
-    store = Store(tmp_path / "state.db")
+    store = SqliteStore(tmp_path / "state.db")
     store.migrate()
     store.save_listener_state("matrix:room", False, 1_764_000_000.0, "matrix sync: HTTP 401")
     store.save_listener_state("telegram:tg", True, 1_764_000_000.0, None)

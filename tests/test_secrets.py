@@ -14,7 +14,7 @@ from monitor.log import setup_logging
 from monitor.redaction import redact, remember
 from monitor.settings import parse_settings
 from monitor.sources.base import SourceState
-from monitor.store import Store
+from monitor.store import SqliteStore
 from tests.e2e.servers import EchoingTelegram, FeedServer
 
 TOKEN = "123456:AAH-secretTOKENvalue_0123456789abcdef"
@@ -94,7 +94,7 @@ sources:
 notifiers:
   tg: {{type: telegram, token: "{TOKEN}", chat_id: 1}}
 """)
-    store = Store(tmp_path / "state.db")
+    store = SqliteStore(tmp_path / "state.db")
     store.migrate()
     store.save_source_state(SourceState(source_id="forum", error_count=1, last_error="HTTP 403: feedKEY9876 expired"))
     store.save_listener_state("telegram:tg", False, 1_764_000_000.0, f"HTTP 401 for token {TOKEN}")

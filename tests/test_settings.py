@@ -220,3 +220,18 @@ def test_public_replies_are_not_read_more_often_than_every_30s():
     found = problems("brands: [{name: Acme}]\npublic_replies:\n  every: 1s\n")
     assert found == ["config.yaml:3: public_replies.every: less than 30s between reads hammers the public APIs; "
                      "use 30s or more"]
+
+
+def test_store_is_a_sqlite_path_or_a_postgresql_url_not_both(tmp_path):
+    assert problems("""\
+        store:
+          path: state.db
+          url: postgresql://bm@db/brand
+        brands: [{name: Acme}]
+        """) == ["config.yaml:1: store: give either path (SQLite) or url (PostgreSQL), not both"]
+    password = tmp_path / "pgpass"
+    password.write_text("s3cret-db-pass\n")
+    store = parse_settings(f"store: {{url: 'postgresql://bm:s3cret-db-pass@db/brand', password_file: {password}}}\n"
+                           "brands: [{name: Acme}]").store
+    assert store.password.get_secret_value() == "s3cret-db-pass"
+    assert store.location() == "postgresql://bm:***@db/brand"

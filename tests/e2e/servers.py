@@ -31,7 +31,8 @@ class _Server:
 class FeedServer(_Server):
     """An RSS 2.0 feed at /feed.xml; `add(title, text)` publishes one more item."""
 
-    def __init__(self):
+    def __init__(self, site: str = "forum.example"):
+        self.site = site  # the host of the items' links: posts of feeds on different sites are different posts
         self.items: list[tuple[str, str, str]] = []
         self.requests = 0
         self.lock = threading.Lock()
@@ -40,7 +41,7 @@ class FeedServer(_Server):
 
     def add(self, title: str, text: str) -> str:
         with self.lock:
-            guid = f"https://forum.example/t/{len(self.items) + 1}"
+            guid = f"https://{self.site}/t/{len(self.items) + 1}"
             self.items.append((guid, title, text))
         return guid
 

@@ -13,7 +13,7 @@ from monitor.errors import AuthFailedError, PermanentError, RateLimitedError, Tr
 from monitor.models import Alert
 from monitor.notifiers.base import sample_alert
 from monitor.notifiers.smtp import SUBJECT_LIMIT, SmtpConfig, SmtpNotifier, message_id
-from monitor.store.sqlite import idempotency_key
+from monitor.store import idempotency_key
 from tests.servers import smtp as servers
 from tests.servers.ports import free_port
 from tests.servers.smtp import PASSWORD, USERNAME, Received, SmtpServers

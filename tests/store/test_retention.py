@@ -43,7 +43,7 @@ def prune_all(store, now: float = NOW) -> dict[str, int]:
 
 
 def alert_ids(store) -> set[str]:
-    return {r[0] for r in store._conn.execute("SELECT id FROM alert")}
+    return {r[0] for r in store._read("SELECT id FROM alert")}
 
 
 def test_old_closed_history_goes_and_everything_still_needed_stays(store):
@@ -66,9 +66,9 @@ def test_old_closed_history_goes_and_everything_still_needed_stays(store):
 
     assert alert_ids(store) == {dead_this_year, still_pending, recent}
     assert (totals["alerts"], totals["expired"]) == (3, 4)  # every old open one expired; the recent one waits
-    assert {r[0] for r in store._conn.execute("SELECT post_id FROM post")} == {"4", "5", "6", "8"}
-    assert store._conn.execute("SELECT COUNT(*) FROM mention").fetchone()[0] == 3
-    assert store._conn.execute("SELECT COUNT(*) FROM outbox WHERE alert_id IN (?,?,?)",
+    assert {r[0] for r in store._read("SELECT post_id FROM post")} == {"4", "5", "6", "8"}
+    assert store._read("SELECT COUNT(*) FROM mention").fetchone()[0] == 3
+    assert store._read("SELECT COUNT(*) FROM outbox WHERE alert_id IN (?,?,?)",
                                (sent_and_acked, sent_never_acked, dead_long_ago)).fetchone()[0] == 0
     assert store.open_alerts(NOW)["open"] == 1             # only the recent alert is still waiting for someone
     assert store.dead_letters() and all(d["alert_id"] == dead_this_year for d in store.dead_letters())
@@ -80,7 +80,7 @@ def test_unanswered_alerts_expire_and_stop_escalating(store):
     fresh = ingest(store, 2, NOW - DAY)
     assert store.prune(NOW, KEEP)["expired"] == 1
     assert store.open_alerts(NOW)["open"] == 1
-    assert store._conn.execute("SELECT acked_by FROM alert WHERE id=?", (week_old,)).fetchone()[0] == "expired"
+    assert store._read("SELECT acked_by FROM alert WHERE id=?", (week_old,)).fetchone()[0] == "expired"
     assert [c[0] for c in store.escalation_candidates(Window(since=0.0, now=math.inf))] == [fresh]
 
 
@@ -92,7 +92,7 @@ def test_old_incidents_go(store):
         Incident(id="incident-new", brand="Acme", category="billing", opened_at=0, updated_at=NOW - DAY,
                  members=3, notified_members=3, language="en", destinations=("team",))])
     assert store.prune(NOW, KEEP)["incidents"] == 1
-    assert [r[0] for r in store._conn.execute("SELECT id FROM incident")] == ["incident-new"]
+    assert [r[0] for r in store._read("SELECT id FROM incident")] == ["incident-new"]
 
 
 def test_open_alerts_may_not_outlive_posts(tmp_path):
@@ -110,10 +110,10 @@ async def test_the_daemon_prunes_in_batches_and_says_what_it_did(tmp_path, monke
     from structlog.testing import capture_logs
 
     from monitor import app
-    from monitor.store import Store
+    from monitor.store import SqliteStore
     config = tmp_path / "config.yaml"
     config.write_text(f"store: {{path: {tmp_path / 'state.db'}}}\nbrands: [{{name: Acme}}]\n")
-    seed = Store(tmp_path / "state.db")
+    seed = SqliteStore(tmp_path / "state.db")
     seed.migrate()
     for n in range(7):
         ingest(seed, n, time.time() - 100 * DAY, alert=False)

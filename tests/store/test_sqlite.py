@@ -1,12 +1,13 @@
 import sqlite3
 from dataclasses import replace
 
+import psycopg
 import pytest
 from structlog.testing import capture_logs
 
 from monitor.models import Alert, Send
 from monitor.sources.base import SourceState
-from monitor.store import Store, StoreError
+from monitor.store import SqliteStore, StoreError
 from tests.factories import make_alert, make_post
 
 
@@ -15,11 +16,15 @@ def ingest(store, posts, destinations=("team",), now=100.0, state=None):
     return store.ingest(state or SourceState("feed", cursor="c1"), posts, alerts, now)
 
 
-def test_settings_and_migrations(store, tmp_path):
-    assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.migrate() == 8
-    assert store.migrate() == 8  # idempotent
+def test_sqlite_settings(sqlite_store):
+    assert sqlite_store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite_store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_migrations(store):
+    assert store.schema_version() == 9
+    assert store.migrate() == 9
+    assert store.migrate() == 9  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
@@ -37,7 +42,7 @@ def test_same_url_from_two_sources_alerts_once(store):
 
 def test_failed_ingest_changes_nothing(store):
     good, bad = make_post(1), make_post(2)
-    with pytest.raises(sqlite3.Error):  # the second alert cannot be stored: the first must vanish too
+    with pytest.raises((sqlite3.Error, psycopg.Error)):  # the second alert cannot be stored: the first vanishes too
         store.ingest(SourceState("feed", cursor="new"), [good, bad],
                      [(make_alert(good), {"team": Send()}), (make_alert(bad), {object(): Send()})], 1.0)
     assert store.load_source_state("feed").cursor is None
@@ -99,9 +104,9 @@ def test_ack_and_open_alerts(store):
     assert store.open_alerts_by_issue() == {"billing": {"open": 1, "urgent": 1}}
 
 
-def test_readonly_store_cannot_write(store, tmp_path):
-    ingest(store, [make_post(1)])
-    reader = Store(tmp_path / "state.db", readonly=True)
+def test_readonly_store_cannot_write(sqlite_store, tmp_path):
+    ingest(sqlite_store, [make_post(1)])
+    reader = SqliteStore(tmp_path / "state.db", readonly=True)
     assert reader.outbox_counts() == {"team": {"pending": 1}}
     with pytest.raises(sqlite3.OperationalError):
         reader.ack("x", 1.0)
@@ -133,22 +138,22 @@ def test_alert_ids_by_unique_prefix(store):
 
 # -- a failing database ------------------------------------------------------------------------------------
 
-async def test_a_locked_database_fails_the_check_until_a_write_succeeds(store, tmp_path):
+async def test_a_locked_database_fails_the_check_until_a_write_succeeds(sqlite_store, tmp_path):
     path = tmp_path / "state.db"
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another program holds the write lock past the store's 5 s busy timeout
     with capture_logs() as logs:
         with pytest.raises(StoreError, match=f"^store {path}: database is locked$"):
-            await store.run(store.save_source_state, SourceState("feed", cursor="c2"))
+            await sqlite_store.run(sqlite_store.save_source_state, SourceState("feed", cursor="c2"))
         with pytest.raises(StoreError, match="database is locked"):
-            await store.run(store.check)  # the lock is not tried again, the failure is remembered
+            await sqlite_store.run(sqlite_store.check)  # the lock is not tried again, the failure is remembered
         other.execute("ROLLBACK")
         other.close()
-        await store.run(store.save_source_state, SourceState("feed", cursor="c2"))
-        await store.run(store.check)
+        await sqlite_store.run(sqlite_store.save_source_state, SourceState("feed", cursor="c2"))
+        await sqlite_store.run(sqlite_store.check)
     assert [(e["event"], e["store"], e.get("error")) for e in logs] == [
         ("store_failed", str(path), "database is locked"), ("store_recovered", str(path), None)]
-    assert store.load_source_state("feed").cursor == "c2"
+    assert sqlite_store.load_source_state("feed").cursor == "c2"
 
 
 def replace_with_garbage(path):
@@ -159,11 +164,11 @@ def replace_with_garbage(path):
 
 @pytest.mark.parametrize("change, reason", [(lambda path: path.unlink(), "the file was deleted while in use"),
                                             (replace_with_garbage, "the file was replaced while in use")])
-async def test_a_deleted_or_replaced_file_fails_the_check(store, tmp_path, change, reason):
-    await store.run(store.check)
+async def test_a_deleted_or_replaced_file_fails_the_check(sqlite_store, tmp_path, change, reason):
+    await sqlite_store.run(sqlite_store.check)
     change(tmp_path / "state.db")
     with capture_logs() as logs, pytest.raises(StoreError, match=f"^store {tmp_path / 'state.db'}: {reason}$"):
-        await store.run(store.check)
+        await sqlite_store.run(sqlite_store.check)
     assert [e["event"] for e in logs] == ["store_failed"]
 
 
@@ -172,12 +177,12 @@ def test_a_file_that_is_not_a_database_is_refused_at_open_naming_it(tmp_path):
     path.write_bytes(b"SQLite format 2\0" + b"\xff" * 4096)
     for readonly in (False, True):
         with pytest.raises(StoreError, match=f"^store {path}: file is not a database$"):
-            Store(path, readonly=readonly)
+            SqliteStore(path, readonly=readonly)
 
 
 async def test_a_query_bug_is_not_a_failing_store(store):
     post = make_post(1)
-    with pytest.raises(sqlite3.ProgrammingError):  # a notifier id SQLite cannot bind
+    with pytest.raises((sqlite3.ProgrammingError, psycopg.ProgrammingError)):  # a notifier id nobody can bind
         await store.run(store.ingest, SourceState("feed"), [post], [(make_alert(post), {object(): Send()})], 1.0)
     assert store.failure is None
     await store.run(store.check)
