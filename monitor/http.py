@@ -259,12 +259,12 @@ class _ReleasingStream(httpx.AsyncByteStream):
 
 
 async def send_capped(client: httpx.AsyncClient, method: str, url: str, *, max_bytes: int, timeout: float,
-                      **kwargs: Any) -> tuple[httpx.Response, bytes]:
+                      what: str | None = None, **kwargs: Any) -> tuple[httpx.Response, bytes]:
     """Send a request and read at most `max_bytes` of the decoded body, whatever the status (some APIs explain
     their errors in it), all within `timeout` seconds (httpx alone would allow `timeout` per read, so a server
     trickling bytes could hold on forever). Network trouble -> TransientError; too big, or an address the request
-    may not reach -> PermanentError."""
-    what = redact(url)
+    may not reach -> PermanentError. Errors name the request `what`, by default its redacted URL."""
+    what = what or redact(url)
     try:
         async with asyncio.timeout(timeout):
             async with client.stream(method, url, timeout=timeout, **kwargs) as response:
