@@ -428,11 +428,14 @@ class Store:
 
     # -- acknowledgement listeners ------------------------------------------------------------------------
 
-    def save_listener_state(self, listener: str, ok: bool, since: float, error: str | None) -> None:
+    def save_listener_state(self, listener: str, ok: bool, since: float, error: str | None, failures: int = 0,
+                            last_ok_at: float | None = None, polled_at: float | None = None) -> None:
         with self._write() as conn:
-            conn.execute("INSERT INTO listener_state (listener, ok, since, last_error) VALUES (?,?,?,?)"
-                         " ON CONFLICT (listener) DO UPDATE SET ok=excluded.ok, since=excluded.since,"
-                         " last_error=excluded.last_error", (listener, int(ok), since, error))
+            conn.execute("INSERT INTO listener_state (listener, ok, since, last_error, failures, last_ok_at, polled_at)"
+                         " VALUES (?,?,?,?,?,?,?) ON CONFLICT (listener) DO UPDATE SET ok=excluded.ok,"
+                         " since=excluded.since, last_error=excluded.last_error, failures=excluded.failures,"
+                         " last_ok_at=excluded.last_ok_at, polled_at=excluded.polled_at",
+                         (listener, int(ok), since, error, failures, last_ok_at, polled_at))
 
     def forget_listeners_except(self, listeners: Sequence[str]) -> None:
         """Drop the state of listeners no longer configured (after a start or reload)."""
@@ -441,8 +444,9 @@ class Store:
                          tuple(listeners))
 
     def listener_states(self) -> list[dict[str, Any]]:
+        """Every column there is: `status` reads stores of daemons not yet restarted after an upgrade too."""
         return [dict(r, ok=bool(r["ok"])) for r in
-                self._conn.execute("SELECT listener, ok, since, last_error FROM listener_state ORDER BY listener")]
+                self._conn.execute("SELECT * FROM listener_state ORDER BY listener")]
 
     # -- reporting ------------------------------------------------------------------------------------------
 

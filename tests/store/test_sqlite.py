@@ -18,8 +18,8 @@ def ingest(store, posts, destinations=("team",), now=100.0, state=None):
 def test_settings_and_migrations(store, tmp_path):
     assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store.migrate() == 8
-    assert store.migrate() == 8  # idempotent
+    assert store.migrate() == 9
+    assert store.migrate() == 9  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
