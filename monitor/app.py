@@ -105,7 +105,7 @@ class Daemon:
     def __init__(self, config_path: Path, settings: Settings):
         self.config_path = config_path
         self.store = open_store(settings.store)
-        self.http = make_client(per_host=settings.polling.per_host)
+        self.http = make_client(per_host=settings.polling.per_host, proxy=settings.polling.proxy)
         self.components = build_components(settings, self.http)
         self.ack_links = _ack_links(settings, self.store)
         self.worker = DeliveryWorker(self.store, self.components.destinations, settings.delivery,
@@ -426,7 +426,7 @@ def _jitter(cfg: SourceConfig) -> float:
 
 async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport]:
     """Poll every enabled source once; then (unless dry_run) deliver everything that is due and return."""
-    async with make_client(per_host=settings.polling.per_host) as http:
+    async with make_client(per_host=settings.polling.per_host, proxy=settings.polling.proxy) as http:
         components = build_components(settings, http)
         if dry_run:
             return await asyncio.gather(*(_dry_poll(sid, src, components.pipeline)
@@ -473,6 +473,6 @@ async def _dry_poll(source_id: str, source: Source, pipeline: Pipeline) -> PollR
 async def send_test_alert(settings: Settings, notifier_id: str, idempotency_key: str):
     from .notifiers.base import sample_alert
 
-    async with make_client() as http:
+    async with make_client(proxy=settings.polling.proxy) as http:
         destination = build_components(settings, http).destinations[notifier_id]
         return await destination.notifier.send(sample_alert(settings.brands[0].name), idempotency_key)

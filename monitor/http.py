@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -45,10 +46,11 @@ PRIVATE_NETWORKS = frozenset([kind for kind, _ in _KINDS] + ["private"])  # all 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-def make_client(timeout: float = 20.0, per_host: int = 4) -> Client:
-    """The shared client: one connection pool per network policy, at most `per_host` requests in flight to any one
-    host."""
-    return Client(_PerHostLimit(_GuardedPools(), per_host), httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+def make_client(timeout: float = 20.0, per_host: int = 4, proxy: str | None = None) -> Client:
+    """The shared client: one connection pool per network policy (or every request through `proxy`), at most
+    `per_host` requests in flight to any one host."""
+    pools = _ProxiedPools(proxy) if proxy else _GuardedPools()
+    return Client(_PerHostLimit(pools, per_host), httpx.Timeout(timeout, connect=min(timeout, 10.0)))
 
 
 class Client(httpx.AsyncClient):
@@ -58,8 +60,9 @@ class Client(httpx.AsyncClient):
 
     def __init__(self, transport: httpx.AsyncBaseTransport, timeout: httpx.Timeout, private_network: bool = False,
                  lane: str = "poll"):
+        # trust_env=False: proxies come from polling.proxy only; httpx's own proxy transports would skip the guard
         super().__init__(timeout=timeout, headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
-                         follow_redirects=True, transport=transport)
+                         follow_redirects=True, transport=transport, trust_env=False)
         self._shared_transport = transport
         self._private_network = private_network
         self._lane = lane
@@ -154,10 +157,10 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                           socket_options: Any = None) -> httpcore.AsyncNetworkStream:
-        self._check(host, host, port)
+        _check_address(self._allowed, host, host, port)
         stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         try:
-            self._check(host, stream.get_extra_info("server_addr")[0], port)
+            _check_address(self._allowed, host, stream.get_extra_info("server_addr")[0], port)
         except PrivateAddressError:
             await stream.aclose()
             raise
@@ -166,14 +169,16 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
 
-    def _check(self, host: str, address: str, port: int) -> None:
-        try:
-            reason = refusal(ipaddress.ip_address(address), self._allowed)
-        except ValueError:  # a name, checked once connected
-            return
-        if reason:
-            where = address if host == address else f"{host} ({address})"
-            raise PrivateAddressError(f"refused to connect to {where} port {port}, {reason}")
+
+def _check_address(allowed: frozenset[str], host: str, address: str, port: int) -> None:
+    """Refuse `address` (what `host` stands for) if it is in a private network not `allowed`; a name passes."""
+    try:
+        reason = refusal(ipaddress.ip_address(address), allowed)
+    except ValueError:
+        return
+    if reason:
+        where = address if host == address else f"{host} ({address})"
+        raise PrivateAddressError(f"refused to connect to {where} port {port}, {reason}")
 
 
 def refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed: frozenset[str]) -> str | None:
@@ -184,6 +189,38 @@ def refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed: frozense
         return None
     hint = "" if kind == METADATA else "; `allow_private_network: true` on the source allows it"
     return f"a {kind} address{hint}"
+
+class _ProxiedPools(httpx.AsyncBaseTransport):
+    """Every request through the configured proxy (`polling.proxy`). The proxy, not we, connects to the target, so
+    the target's addresses are looked up and checked here first. Left open: a name whose DNS answer changes
+    between our lookup and the proxy's (DNS rebinding) gets past the check."""
+
+    def __init__(self, proxy: str):
+        self._transport = httpx.AsyncHTTPTransport(proxy=proxy, retries=1, limits=LIMITS)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        allowed = request.extensions.get(NETWORKS, frozenset())
+        host, port = request.url.host, request.url.port or (443 if request.url.scheme == "https" else 80)
+        for address in await _addresses(host, port):
+            _check_address(allowed, host, address, port)
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+async def _addresses(host: str, port: int) -> set[str]:
+    """The addresses `host` stands for: itself if it is one."""
+    try:
+        ipaddress.ip_address(host)
+        return {host}
+    except ValueError:
+        pass
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise TransientError(f"cannot look up {host} to check that it is not a private address: {exc}") from None
+    return {info[4][0] for info in found}
 
 
 class _PerHostLimit(httpx.AsyncBaseTransport):
@@ -232,12 +269,12 @@ class _ReleasingStream(httpx.AsyncByteStream):
 
 
 async def send_capped(client: httpx.AsyncClient, method: str, url: str, *, max_bytes: int, timeout: float,
-                      **kwargs: Any) -> tuple[httpx.Response, bytes]:
+                      what: str | None = None, **kwargs: Any) -> tuple[httpx.Response, bytes]:
     """Send a request and read at most `max_bytes` of the decoded body, whatever the status (some APIs explain
     their errors in it), all within `timeout` seconds (httpx alone would allow `timeout` per read, so a server
     trickling bytes could hold on forever). Network trouble -> TransientError; too big, or an address the request
-    may not reach -> PermanentError."""
-    what = redact(url)
+    may not reach -> PermanentError. Errors name the request `what`, by default its redacted URL."""
+    what = what or redact(url)
     try:
         async with asyncio.timeout(timeout):
             async with client.stream(method, url, timeout=timeout, **kwargs) as response:

@@ -397,6 +397,17 @@ class PollingConfig(Strict):
     concurrency: int = Field(default=20, ge=1)
     per_host: int = Field(default=4, ge=1)
     workers: int = Field(default=1, ge=1, le=64)  # processes for parsing, matching and triage; 1 = threads only
+    proxy: str | None = None  # every HTTP request of the daemon through it; HTTP(S)_PROXY are not read
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, proxy: str | None) -> str | None:
+        if not proxy:  # "${HTTPS_PROXY:-}" with the variable unset
+            return None
+        parts = urlsplit(proxy)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.port == 0:
+            raise ValueError("must be the proxy's http:// or https:// URL, e.g. http://proxy.example.com:3128")
+        return proxy
 
 
 class DeliveryConfig(Strict):

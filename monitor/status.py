@@ -35,7 +35,8 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
                     alerts.update(by_issue=store.open_alerts_by_issue(), first=[
                         dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)])
                 if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
-                    listeners = [dict(x, since=_iso(x["since"])) for x in store.listener_states()]
+                    listeners = [dict(x, **{k: _iso(x.get(k)) for k in ("since", "last_ok_at", "polled_at")})
+                                 for x in store.listener_states()]
                 if version >= DAEMON_SCHEMA:
                     daemons = [_daemon(d, now, settings.store.lease) for d in store.daemons(since=now - 86400)]
         except Exception as exc:  # e.g. "database disk image is malformed" in one index, a lost connection
@@ -110,10 +111,16 @@ def render_status(report: dict[str, Any]) -> str:
         lines += [f"  alert {d['alert_id']} -> {d['notifier_id']} after {d['attempts']} attempt(s): {d['last_error']}"
                   for d in report["dead_letters"]]
     if report["ack_listeners"]:
-        lines += ["", "acknowledgement listeners (as of the daemon's last change):"]
+        lines += ["", "acknowledgement listeners:"]
         for x in report["ack_listeners"]:
-            state = f"ok since {x['since']}" if x["ok"] else f"FAILING since {x['since']}: {x['last_error']}"
-            lines.append(f"  {x['listener']:<34} {state}")
+            polled = f"last polled {x.get('polled_at') or '-'}"  # none before migration 0010
+            if x["ok"]:
+                lines.append(f"  {x['listener']:<34} ok since {x['since']}, {polled}")
+                continue
+            lines.append(f"  {x['listener']:<34} FAILING since {x['since']}: {x['last_error']}")
+            if x.get("polled_at"):
+                lines.append(f"      {x['failures']} failed poll(s) in a row, last ok {x['last_ok_at'] or 'never'}, "
+                             f"{polled}")
     if report["daemons"]:
         lines += ["", "daemons:"]
         for d in report["daemons"]:

@@ -34,13 +34,15 @@ class ListenerState:
     failures: int = 0                # failed polls in a row
     error: str | None = None         # the last error while failing
     error_kind: str | None = None    # its class: TransientError, AuthFailedError, …
+    last_ok_at: float | None = None  # its last successful poll
+    polled_at: float | None = None   # its last poll
 
 
 class AckPoller:
     """Polls each listener every `every` seconds in a task of its own. A failing listener is retried with capped
     exponential backoff with jitter (no sooner than a server-given Retry-After), logged when it starts and stops
-    failing (not on every poll) and never stops the others. With a store, each listener's state is saved when
-    it changes, for `brand-monitor status`."""
+    failing (not on every poll) and never stops the others. With a store, each listener's state is saved after
+    every poll, for `brand-monitor status`."""
 
     def __init__(self, listeners: list[AckListener], every: float, store: Store | None = None,
                  backoff_max: float = BACKOFF_MAX, rng: random.Random | None = None):
@@ -77,26 +79,25 @@ class AckPoller:
             retry_after = exc.retry_after if isinstance(exc, RateLimitedError) else None
             return now + backoff_delay(state.failures, self._every, self._backoff_max, retry_after, self._rng)
         await self._record(listener, state, None, now)
-        state.failures = 0
         return now + self._every
 
     async def _record(self, listener: AckListener, state: ListenerState, exc: Exception | None, now: float) -> None:
         error = None if exc is None else describe(exc)  # describe() redacts
-        if state.since is not None and state.error == error:
-            return
-        changed = state.since is None or state.ok != (exc is None)
         if exc is not None and state.ok:
             log.warning("ack_listener_failed", notifier_id=listener.id, via=listener.kind,
                         error_kind=type(exc).__name__, error=error, exc_info=not isinstance(exc, ExternalError))
         elif exc is None and not state.ok:
             log.info("ack_listener_recovered", notifier_id=listener.id, via=listener.kind,
                      after_failures=state.failures)
-        state.ok, state.error = exc is None, error
-        state.error_kind = None if exc is None else type(exc).__name__
-        if changed:
+        if state.since is None or state.ok != (exc is None):
             state.since = now
+        state.ok, state.error, state.polled_at = exc is None, error, now
+        state.error_kind = None if exc is None else type(exc).__name__
+        if exc is None:
+            state.failures, state.last_ok_at = 0, now
         if self._store is not None:
-            await self._save(self._store.save_listener_state, _key(listener), state.ok, state.since, error)
+            await self._save(self._store.save_listener_state, _key(listener), state.ok, state.since, error,
+                             state.failures, state.last_ok_at, now)
 
     async def _save(self, method, *args) -> None:
         assert self._store is not None

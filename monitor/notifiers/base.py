@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import AfterValidator, SecretStr
 
-from ..errors import TransientError
-from ..http import raise_for_status, redact
+from ..errors import PermanentError, TransientError
+from ..http import raise_for_status, redact, send_capped
 from ..models import Alert, Assessment, Author, Delivery, Engagement, Match, Mention, Post
 from .format import clean, one_line, trim
 
@@ -47,6 +47,9 @@ def sample_alert(brand: str = "Acme", now: datetime | None = None) -> Alert:
 
 
 # -- the HTTP plumbing every HTTP notifier uses -----------------------------------------------------------------
+
+MAX_REPLY = 1_000_000  # decoded bytes of a destination's reply; chat APIs answer in a few kilobytes
+
 
 def http_url_problem(url: str) -> str | None:
     """Why `url` is not a usable http(s) URL (never echoing it: it may hold a token), or None."""
@@ -83,16 +86,29 @@ def encode_json(payload: Any) -> bytes:
 
 async def post(http: httpx.AsyncClient, url: str, *, content: bytes, what: str, timeout: float,
                headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> httpx.Response:
-    """POST a JSON body; network trouble and timeouts become TransientError with no URL in the message."""
-    target = httpx.URL(url).copy_merge_params(params) if params else url
+    """POST a JSON body with `request`."""
+    target = str(httpx.URL(url).copy_merge_params(params)) if params else url
+    return await request(http, "POST", target, content=content, what=what, timeout=timeout,
+                         headers={"Content-Type": "application/json", **(headers or {})})
+
+
+async def request(http: httpx.AsyncClient, method: str, url: str, *, content: bytes, what: str, timeout: float,
+                  headers: dict[str, str]) -> httpx.Response:
+    """Send a request and return the response read, its body decoded and capped at MAX_REPLY bytes (a compression
+    bomb from a destination stops there, as a PermanentError). Network trouble and timeouts are TransientError.
+    Messages name `what`, never the URL."""
     try:
-        return await http.post(target, content=content, timeout=timeout,
-                               headers={"Content-Type": "application/json", **(headers or {})})
-    except httpx.TimeoutException:
-        # `from None`: the original exception carries the token-bearing URL in its request
-        raise TransientError(f"{what}: timed out after {timeout:g}s") from None
-    except httpx.HTTPError as exc:
-        raise TransientError(f"{what}: {type(exc).__name__}") from None
+        response, body = await send_capped(http, method, url, what=what, max_bytes=MAX_REPLY, timeout=timeout,
+                                           content=content, headers=headers)
+    # `from None`: the original exception carries the token-bearing URL in its request
+    except PermanentError as exc:
+        raise PermanentError(str(exc)) from None
+    except TransientError as exc:
+        raise TransientError(str(exc)) from None
+    # the body is decoded already: without these headers, .text and .json() read it as it is
+    kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in ("content-encoding",
+                                                                                    "content-length")]
+    return httpx.Response(response.status_code, headers=kept, content=body, request=response.request)
 
 
 def detail(response: httpx.Response, limit: int = 200) -> str:

@@ -22,7 +22,7 @@ from ..errors import AuthFailedError, PermanentError, RateLimitedError, Transien
 from ..http import MAX_RETRY_AFTER, parse_retry_after, raise_for_status, redact
 from ..models import Alert, Delivery
 from ..settings import Duration, NotifierConfig
-from .base import http_url_problem
+from .base import http_url_problem, request
 from .format import BUDGETS, AlertView, clean, fit, one_line, plain_text
 
 if TYPE_CHECKING:
@@ -135,12 +135,8 @@ class MatrixNotifier:
         headers = {"Authorization": f"Bearer {self._config.access_token.get_secret_value()}",
                    "Content-Type": "application/json"}
         body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        try:
-            return await self._http.put(url, content=body, headers=headers, timeout=self._config.timeout)
-        except httpx.TimeoutException:
-            raise TransientError(f"{self._what}: timed out after {self._config.timeout:g}s") from None
-        except httpx.HTTPError as exc:
-            raise TransientError(f"{self._what}: {type(exc).__name__}") from None
+        return await request(self._http, "PUT", url, content=body, what=self._what, timeout=self._config.timeout,
+                             headers=headers)
 
     def _event_id(self, response: httpx.Response) -> str:
         body = _json(response)

@@ -87,8 +87,8 @@ class _StoreGauges(Collector):
 
 
 class _AckListenerGauges(Collector):
-    """Each acknowledgement listener that has polled at least once: up or failing, failures in a row, and the
-    kind of its last error (the full reason is in the log and `status`)."""
+    """Each acknowledgement listener that has polled at least once: up or failing, failures in a row, the kind of
+    its last error (the full reason is in the log and `status`) and when it last worked."""
 
     def __init__(self, states: ListenerStates) -> None:
         self._states = states
@@ -100,6 +100,8 @@ class _AckListenerGauges(Collector):
                                      labels=["listener"])
         error = GaugeMetricFamily(PREFIX + "ack_listener_error", "1 while the listener fails, labelled with the "
                                   "kind of its last error.", labels=["listener", "kind"])
+        last_ok = GaugeMetricFamily(PREFIX + "ack_listener_last_success_timestamp_seconds", "When the listener "
+                                    "last polled successfully, in Unix time.", labels=["listener"])
         for key, state in self._states().items():
             if state.since is None:  # not polled yet
                 continue
@@ -107,7 +109,9 @@ class _AckListenerGauges(Collector):
             failures.add_metric([label(key)], state.failures)
             if not state.ok:
                 error.add_metric([label(key), state.error_kind or "unknown"], 1.0)
-        yield from (up, failures, error)
+            if state.last_ok_at is not None:
+                last_ok.add_metric([label(key)], state.last_ok_at)
+        yield from (up, failures, error, last_ok)
 
 
 class Metrics:

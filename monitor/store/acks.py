@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..routing.escalation import Window
 
 log = structlog.get_logger()
+LISTENER_PROGRESS_SCHEMA = 10  # migrations/0010_listener_progress.sql
 
 
 class Acks(Connection):
@@ -83,11 +84,14 @@ class Acks(Connection):
 
     # -- acknowledgement listeners ------------------------------------------------------------------------
 
-    def save_listener_state(self, listener: str, ok: bool, since: float, error: str | None) -> None:
+    def save_listener_state(self, listener: str, ok: bool, since: float, error: str | None, failures: int = 0,
+                            last_ok_at: float | None = None, polled_at: float | None = None) -> None:
         with self._write() as conn:
-            conn.execute("INSERT INTO listener_state (listener, ok, since, last_error) VALUES (?,?,?,?)"
-                         " ON CONFLICT (listener) DO UPDATE SET ok=excluded.ok, since=excluded.since,"
-                         " last_error=excluded.last_error", (listener, int(ok), since, error))
+            conn.execute("INSERT INTO listener_state (listener, ok, since, last_error, failures, last_ok_at, polled_at)"
+                         " VALUES (?,?,?,?,?,?,?) ON CONFLICT (listener) DO UPDATE SET ok=excluded.ok,"
+                         " since=excluded.since, last_error=excluded.last_error, failures=excluded.failures,"
+                         " last_ok_at=excluded.last_ok_at, polled_at=excluded.polled_at",
+                         (listener, int(ok), since, error, failures, last_ok_at, polled_at))
 
     def forget_listeners_except(self, listeners: Sequence[str]) -> None:
         """Drop the state of listeners no longer configured (after a start or reload)."""
@@ -99,5 +103,10 @@ class Acks(Connection):
                 conn.execute("DELETE FROM listener_state")
 
     def listener_states(self) -> list[dict[str, Any]]:
-        return [{"listener": r[0], "ok": bool(r[1]), "since": r[2], "last_error": r[3]} for r in
-                self._read("SELECT listener, ok, since, last_error FROM listener_state ORDER BY listener")]
+        """`status` reads stores of daemons not yet restarted after an upgrade too: before migration 0010 the
+        progress columns are missing and read as unknown."""
+        columns = ["listener", "ok", "since", "last_error"]
+        if self.schema_version() >= LISTENER_PROGRESS_SCHEMA:
+            columns += ["failures", "last_ok_at", "polled_at"]
+        return [dict(zip(columns, row), ok=bool(row[1])) for row in
+                self._read(f"SELECT {', '.join(columns)} FROM listener_state ORDER BY listener")]

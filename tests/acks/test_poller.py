@@ -16,6 +16,7 @@ from monitor.app import build_ack_listeners
 from monitor.errors import AuthFailedError, RateLimitedError, TransientError
 from monitor.runtime.metrics import Metrics
 from monitor.settings import NotifierConfig, parse_settings
+from monitor.status import collect_status, render_status
 
 CONFIG = """
 brands: [{name: Acme, keywords: [Acme]}]
@@ -119,7 +120,7 @@ async def test_a_hanging_listener_delays_no_other():
     assert hung.polls == 1
 
 
-async def test_listener_state_is_saved_on_change_for_status(store):
+async def test_listener_state_is_saved_after_every_poll_for_status(store):
     flaky = Scripted("flaky", [TransientError("down"), TransientError("still down"), 1, 0])
     steady = Scripted("steady", [0, 0, 0, 0])
     store.save_listener_state("test:removed", False, 1.0, "gone from the config")
@@ -130,11 +131,30 @@ async def test_listener_state_is_saved_on_change_for_status(store):
         await poller.poll(flaky, now)
         await poller.poll(steady, now)
     assert store.listener_states() == [
-        {"listener": "test:flaky", "ok": False, "since": 10.0, "last_error": "still down"},
-        {"listener": "test:steady", "ok": True, "since": 10.0, "last_error": None}]
+        {"listener": "test:flaky", "ok": False, "since": 10.0, "last_error": "still down", "failures": 2,
+         "last_ok_at": None, "polled_at": 20.0},
+        {"listener": "test:steady", "ok": True, "since": 10.0, "last_error": None, "failures": 0,
+         "last_ok_at": 20.0, "polled_at": 20.0}]
     await poller.poll(flaky, 30.0)
     await poller.poll(flaky, 40.0)
-    assert store.listener_states()[0] == {"listener": "test:flaky", "ok": True, "since": 30.0, "last_error": None}
+    assert store.listener_states()[0] == {"listener": "test:flaky", "ok": True, "since": 30.0, "last_error": None,
+                                          "failures": 0, "last_ok_at": 40.0, "polled_at": 40.0}
+
+
+async def test_status_shows_when_each_listener_last_polled_and_worked(store, tmp_path):
+    flaky = Scripted("flaky", [0, TransientError("HTTP 500"), TransientError("HTTP 500")])
+    steady = Scripted("steady", [0, 0, 0])
+    poller = AckPoller([flaky, steady], every=15.0, store=store)
+    for now in (1_764_000_000.0, 1_764_000_015.0, 1_764_000_030.0):
+        await poller.poll(flaky, now)
+        await poller.poll(steady, now)
+    settings = parse_settings(f"brands: [{{name: Acme}}]\nstore: {{path: '{tmp_path / 'state.db'}'}}\n")
+    shown = render_status(collect_status(settings, 1_764_000_031.0)).splitlines()
+    start = shown.index("acknowledgement listeners:")
+    assert shown[start + 1:start + 4] == [
+        "  test:flaky                         FAILING since 2025-11-24T16:00:15+00:00: HTTP 500",
+        "      2 failed poll(s) in a row, last ok 2025-11-24T16:00:00+00:00, last polled 2025-11-24T16:00:30+00:00",
+        "  test:steady                        ok since 2025-11-24T16:00:00+00:00, last polled 2025-11-24T16:00:30+00:00"]
 
 
 async def test_metrics_show_each_listener_up_or_failing():
@@ -142,7 +162,7 @@ async def test_metrics_show_each_listener_up_or_failing():
                           Scripted("idle", []))
     poller = AckPoller([broken, fine, idle], every=15.0)
     for listener in (broken, broken, fine):
-        await poller.poll(listener, 0.0)
+        await poller.poll(listener, 5.0)
     body = (await Metrics(ack_listeners=lambda: poller.states).render())[0].decode()
     series = [line for line in body.splitlines() if line.startswith("brand_monitor_ack_listener")]
     assert series == [
@@ -150,4 +170,5 @@ async def test_metrics_show_each_listener_up_or_failing():
         'brand_monitor_ack_listener_up{listener="test:fine"} 1.0',
         'brand_monitor_ack_listener_consecutive_failures{listener="test:broken"} 2.0',
         'brand_monitor_ack_listener_consecutive_failures{listener="test:fine"} 0.0',
-        'brand_monitor_ack_listener_error{kind="AuthFailedError",listener="test:broken"} 1.0']
+        'brand_monitor_ack_listener_error{kind="AuthFailedError",listener="test:broken"} 1.0',
+        'brand_monitor_ack_listener_last_success_timestamp_seconds{listener="test:fine"} 5.0']

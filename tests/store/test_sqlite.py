@@ -22,9 +22,9 @@ def test_sqlite_settings(sqlite_store):
 
 
 def test_migrations(store):
-    assert store.schema_version() == 9
-    assert store.migrate() == 9
-    assert store.migrate() == 9  # idempotent
+    assert store.schema_version() == 10
+    assert store.migrate() == 10
+    assert store.migrate() == 10  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
