@@ -9,8 +9,7 @@ from structlog.testing import capture_logs
 from werkzeug import Request, Response
 
 from monitor.acks import AckPoller
-from monitor.acks.telegram import TelegramAckListener
-from monitor.acks.telegram import alert_id_from
+from monitor.acks.telegram import TelegramAckListener, alert_id_from
 from monitor.errors import AuthFailedError, PermanentError, TransientError
 from monitor.notifiers.telegram import TelegramConfig, TelegramNotifier
 from tests.acks.fakes import TelegramBotApi, TgUser

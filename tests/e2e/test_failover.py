@@ -11,8 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.servers import FeedServer, _Server
 from tests.servers import postgres
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.matching.common_words import is_common_word
-from monitor.matching.variants import (FuzzyPolicy, compound_stems, inflections, phonetic_key,
-                                       transliterations)
+from monitor.matching.variants import FuzzyPolicy, compound_stems, inflections, phonetic_key, transliterations
 
 ALL = ("en", "fa", "ru", "is")
 

@@ -7,9 +7,9 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import CapturingLogger
 
+from monitor.log import count_warnings, drop_below
 from monitor.models import Send
 from monitor.runtime import counters
-from monitor.log import count_warnings, drop_below
 from monitor.runtime.metrics import Metrics, serve, store_gauges
 from monitor.sources.base import SourceState
 from tests.factories import NOW, make_alert, make_post

@@ -13,8 +13,14 @@ from monitor.errors import ConfigError, PermanentError
 from monitor.http import make_client
 from monitor.settings import BrandConfig, parse_settings
 from monitor.sources.base import SourceState
-from monitor.sources.feeds import (GoogleAlertsConfig, GoogleNewsConfig, RedditRssConfig, YouTubeConfig, or_query,
-                                   unwrap_google_redirect)
+from monitor.sources.feeds import (
+    GoogleAlertsConfig,
+    GoogleNewsConfig,
+    RedditRssConfig,
+    YouTubeConfig,
+    or_query,
+    unwrap_google_redirect,
+)
 from monitor.sources.rss import FeedSource
 
 DATA = Path(__file__).parent / "data"
