@@ -125,6 +125,7 @@ class Daemon:
         self._catching_up: set[str] = set()  # fallback sources owed one poll: their stream (re)connected
         self.daemon_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._acks_running = False
+        self._held: dict[str, float] = {}  # lease -> until, as this daemon last took or renewed it
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -344,20 +345,34 @@ class Daemon:
     # -- sharing the work with other daemons (PostgreSQL; with SQLite every lease is ours) ----------------
 
     async def _claim(self, lease: str) -> bool:
-        """Take or renew a lease: a source to poll, a timer to run. False while another daemon holds it."""
+        """Take or renew a lease: a source to poll, a timer to run. False while another daemon holds it. A lease the
+        heartbeat renewed lately is ours without asking the store again (one write per beat, not one per poll)."""
+        now, seconds = time.time(), self.components.settings.store.lease
+        if self._held.get(lease, 0.0) > now + seconds / 3:
+            return True
         try:
-            return await self.store.run(self.store.take_lease, lease, self.daemon_id, time.time(),
-                                        self.components.settings.store.lease)
+            taken = await self.store.run(self.store.take_lease, lease, self.daemon_id, now, seconds)
         except StoreError:
             return False  # logged by the store when it started failing
+        if taken:
+            self._held[lease] = now + seconds
+        else:
+            self._held.pop(lease, None)
+        return taken
 
     async def _heartbeat_job(self) -> None:
-        """Renew every lease this daemon holds; take over the acknowledgement listeners when they are free."""
+        """Renew every lease this daemon holds; hand the acknowledgement listeners over if their lease was lost (a
+        pause longer than the lease), take them over when they are free."""
+        now, seconds = time.time(), self.components.settings.store.lease
         try:
-            await self.store.run(self.store.heartbeat, self.daemon_id, time.time(),
-                                 self.components.settings.store.lease)
+            renewed = await self.store.run(self.store.heartbeat, self.daemon_id, now, seconds)
         except StoreError:
             return  # logged by the store when it started failing
+        self._held = dict.fromkeys(renewed, now + seconds)
+        if self._acks_running and "timer:acks" not in self._held:
+            log.warning("ack_listeners_lease_lost", daemon=self.daemon_id)
+            self._acks_running = False
+            await self.acks.stop()
         await self._start_acks_if_ours()
 
     async def _start_acks_if_ours(self) -> None:

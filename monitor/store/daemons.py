@@ -16,11 +16,12 @@ class Daemons(Connection):
             conn.execute("INSERT INTO daemon (id, host, pid, started_at, heartbeat_at) VALUES (?,?,?,?,?)",
                          (daemon_id, host, pid, now, now))
 
-    def heartbeat(self, daemon_id: str, now: float, lease: float) -> None:
-        """This daemon is alive: renew every lease it holds for another `lease` seconds."""
+    def heartbeat(self, daemon_id: str, now: float, lease: float) -> list[str]:
+        """This daemon is alive: renew every lease it still holds for another `lease` seconds; their names."""
         with self._write() as conn:
             conn.execute("UPDATE daemon SET heartbeat_at=? WHERE id=?", (now, daemon_id))
-            conn.execute("UPDATE lease SET until=? WHERE holder=? AND until>=?", (now + lease, daemon_id, now))
+            return [row[0] for row in conn.execute("UPDATE lease SET until=? WHERE holder=? AND until>=? RETURNING name",
+                                                   (now + lease, daemon_id, now)).fetchall()]
 
     def take_lease(self, name: str, daemon_id: str, now: float, lease: float) -> bool:
         """Hold `name` for `lease` seconds: True when it was free, expired or already ours."""

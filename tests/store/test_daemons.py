@@ -10,10 +10,11 @@ def test_a_lease_has_one_holder_until_it_expires(store):
     assert store.take_lease("source:feed", "a", 100.0, 30) is True
     assert store.take_lease("source:feed", "b", 110.0, 30) is False     # a holds it
     assert store.take_lease("source:feed", "a", 110.0, 30) is True      # renewing is taking it again
-    store.heartbeat("a", 135.0, 30)                                     # the heartbeat renews it to 165
+    assert store.heartbeat("a", 135.0, 30) == ["source:feed"]           # the heartbeat renews it to 165
     assert store.take_lease("source:feed", "b", 160.0, 30) is False
     assert store.take_lease("source:feed", "b", 166.0, 30) is True      # a stopped beating: b takes over
     assert store.take_lease("source:feed", "a", 170.0, 30) is False
+    assert store.heartbeat("a", 171.0, 30) == []                        # a learns it lost the lease
     held = {d["id"]: d["holds"] for d in store.daemons(since=0.0)}
     assert held == {"a": [], "b": ["source:feed"]}
 

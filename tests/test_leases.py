@@ -1,0 +1,56 @@
+"""The daemon's side of leases: a lease its heartbeat keeps is not written again on every poll, and acknowledgement
+listeners whose lease was lost (a pause longer than the lease) are handed over, not run twice."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from structlog.testing import capture_logs
+
+from monitor import app
+from monitor.settings import load_settings
+
+
+async def started(tmp_path: Path) -> app.Daemon:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"store: {{path: {tmp_path / 'state.db'}, lease: 30s}}\nbrands: [{{name: Acme}}]\n")
+    daemon = app.Daemon(config, load_settings(config))
+    await daemon.start()
+    return daemon
+
+
+def lease_row(daemon: app.Daemon, name: str) -> str | None:
+    """Which daemon holds `name`, as `status` shows it."""
+    held = {lease: d["id"] for d in daemon.store.daemons(since=0.0) for lease in d["holds"]}
+    return held.get(name)
+
+
+async def test_a_lease_the_heartbeat_keeps_is_taken_once_not_per_poll(tmp_path):
+    daemon = await started(tmp_path)
+    try:
+        writes = []
+        take = daemon.store.take_lease
+        daemon.store.take_lease = lambda *args: writes.append(args[0]) or take(*args)
+        assert await daemon._claim("source:feed") is True
+        assert await daemon._claim("source:feed") is True
+        assert await daemon._claim("source:feed") is True
+        assert writes == ["source:feed"]
+        assert lease_row(daemon, "source:feed") == daemon.daemon_id
+    finally:
+        await daemon.stop()
+
+
+async def test_acknowledgement_listeners_stop_when_another_daemon_took_their_lease(tmp_path):
+    daemon = await started(tmp_path)
+    try:
+        assert daemon._acks_running
+        later = daemon._held["timer:acks"] + 1  # after a pause longer than the lease, another daemon takes it
+        daemon.store.register_daemon("other", "host2", 2, later)
+        assert daemon.store.take_lease("timer:acks", "other", later, 30) is True
+        with capture_logs() as logs:
+            await daemon._heartbeat_job()
+        assert not daemon._acks_running
+        assert "timer:acks" not in daemon._held
+        assert lease_row(daemon, "timer:acks") == "other"
+        assert [x["event"] for x in logs] == ["ack_listeners_lease_lost"]
+    finally:
+        await daemon.stop()
