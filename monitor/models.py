@@ -123,6 +123,11 @@ class Alert:
     escalation: str = ""           # set at send time for an escalation, e.g. "not acknowledged after 30m"
     ack_url: str = ""              # set at send time when acknowledge-links are configured
 
+    @property
+    def kind(self) -> str:
+        """"incident" for an incident's notice (routing/incidents.py builds them), "mention" for the rest."""
+        return "incident" if self.mention.post.platform == "incident" else "mention"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; the outbox stores it so a restart can deliver without re-running the pipeline."""
         data = asdict(self)

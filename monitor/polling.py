@@ -107,7 +107,7 @@ class Poller:
         # matching and triage are CPU work, never on the event loop: a big first cycle must not stall deliveries
         alerts = await triage(self.pipeline, new_state.source_id, fresh, now, history, velocity)
         alerts, incidents = await self._fold_incidents(alerts, now)
-        notices = [a.mention.post for a, _ in alerts if a.mention.post.platform == "incident"]
+        notices = [a.mention.post for a, _ in alerts if a.kind == "incident"]
         queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
         if queued:
             self.on_queued()

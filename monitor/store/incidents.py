@@ -23,11 +23,11 @@ class Incidents(Connection):
                     **{**dict(row), "destinations": tuple(json.loads(row["destinations"]))})
                 continue
             rows = self._read("SELECT id, created_at, payload FROM alert WHERE brand=? AND category=?"
-                              " AND sentiment='negative' AND created_at>=? ORDER BY created_at DESC LIMIT 200",
-                              (brand, category, since))
+                              " AND sentiment='negative' AND created_at>=? AND kind='mention'"
+                              " ORDER BY created_at DESC LIMIT 200", (brand, category, since))
             reports[(brand, category)] = [
                 Report(r["id"], r["created_at"], report_words(Alert.from_dict(json.loads(r["payload"]))))
-                for r in rows if not r["id"].startswith("incident-")]
+                for r in rows]
         return incidents, reports
 
     def _upsert_incident(self, conn: Transaction, incident: Incident) -> None:

@@ -57,7 +57,7 @@ class Posts(Incidents):
         INDEXED BY: given statistics, SQLite prefers a skip-scan of alert_recent, 50x slower at a million posts."""
         return {r[0]: r[1] for r in self._read(
             f"SELECT brand, COUNT(*) FROM alert {self.dialect.indexed_by('alert_created')} WHERE created_at>=?"
-            " AND sentiment='negative' AND category IN ('complaint','outage') AND id NOT LIKE 'incident-%'"
+            " AND sentiment='negative' AND category IN ('complaint','outage') AND kind='mention'"
             " GROUP BY brand", (since,))}
 
     def author_history(self, handles: list[str]) -> dict[str, AuthorHistory]:
@@ -84,8 +84,10 @@ def _insert_alert(conn: Transaction, alert: Alert, destinations: dict[str, Send]
         return 0
     conn.execute(
         "INSERT INTO alert (id, mention_id, brand, severity, sentiment, category, issue, urgent, language, author,"
-        " respond_by, created_at, payload, thread) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+        " respond_by, created_at, payload, thread, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (id) DO NOTHING",
         (alert.id, inserted[0], mention.brand, assessment.severity, assessment.sentiment, assessment.category,
          assessment.issue, int(assessment.urgent), assessment.language, mention.post.author.handle,
-         alert.respond_by.timestamp(), now, json.dumps(alert.to_dict(), ensure_ascii=False), alert.thread or None))
+         alert.respond_by.timestamp(), now, json.dumps(alert.to_dict(), ensure_ascii=False), alert.thread or None,
+         alert.kind))
     return sum(queue(conn, alert.id, dest, now, send) for dest, send in destinations.items())

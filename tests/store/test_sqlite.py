@@ -6,6 +6,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from monitor.models import Alert, Send
+from monitor.routing.incidents import Incident, incident_alert
+from monitor.settings import IncidentConfig
 from monitor.sources.base import SourceState
 from monitor.store import SqliteStore, StoreError
 from tests.factories import make_alert, make_post
@@ -22,9 +24,9 @@ def test_sqlite_settings(sqlite_store):
 
 
 def test_migrations(store):
-    assert store.schema_version() == 10
-    assert store.migrate() == 10
-    assert store.migrate() == 10  # idempotent
+    assert store.schema_version() == 11
+    assert store.migrate() == 11
+    assert store.migrate() == 11  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
@@ -186,3 +188,17 @@ async def test_a_query_bug_is_not_a_failing_store(store):
         await store.run(store.ingest, SourceState("feed"), [post], [(make_alert(post), {object(): Send()})], 1.0)
     assert store.failure is None
     await store.run(store.check)
+
+
+def test_incident_notices_are_alerts_of_their_own_kind_never_counted_as_reports(store):
+    post = make_post(1)
+    report = make_alert(post)
+    incident = Incident(id="0123456789abcdef", brand="Acme", category="outage", opened_at=90.0, updated_at=100.0,
+                        members=3, notified_members=0, language="en", destinations=("team",))
+    notice = incident_alert(incident, [report], IncidentConfig())
+    assert notice.kind == "incident" and report.kind == "mention"
+    store.ingest(SourceState("feed", cursor="c1"), [post, notice.mention.post],
+                 [(report, {"team": Send()}), (notice, {"team": Send()})], 100.0)
+    assert store.recent_negative(50.0) == {"Acme": 1}  # the notice is negative outage too, but not a report
+    _, reports = store.incident_context({("Acme", "outage")}, 50.0)
+    assert [r.alert_id for r in reports[("Acme", "outage")]] == [report.id]
