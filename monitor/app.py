@@ -149,7 +149,7 @@ class Daemon:
         await self.store.run(self.store.register_daemon, self.daemon_id, socket.gethostname(), os.getpid(),
                              time.time())
         await self._schedule_all()
-        self._start_streams()
+        await self._start_streams()
         lease = self.components.settings.store.lease
         self.scheduler.add_job(self._heartbeat_job, IntervalTrigger(seconds=lease / 3), id="heartbeat",
                                coalesce=True, max_instances=1)
@@ -242,7 +242,7 @@ class Daemon:
                 job.remove()
         await self._stop_streams()
         await self._schedule_all()
-        self._start_streams()
+        await self._start_streams()
         log.info("config_reloaded", sources=len(components.sources), notifiers=len(components.destinations))
 
     # -- polling ----------------------------------------------------------------------------------------
@@ -283,14 +283,23 @@ class Daemon:
 
     # -- streams ----------------------------------------------------------------------------------------------
 
-    def _start_streams(self) -> None:
+    async def _start_streams(self) -> None:
+        """Start each stream not running here whose lease this daemon gets (one connection per stream however many
+        daemons share the store)."""
         settings = self.components.settings
         for source_id, (source, cfg) in self.components.streams.items():
+            if source_id in self.streams or not await self._claim(f"stream:{source_id}"):
+                continue
             runner = StreamRunner(source_id, source, cfg, self.poller, settings.polling.parked_retry,
                                   on_connected=lambda cfg=cfg: self._catch_up(cfg),
                                   on_fallback=lambda cfg=cfg: self._poll_soon(cfg.fallback))
             self.streams[source_id] = runner
             runner.start()
+
+    async def _stop_lost_streams(self) -> None:
+        for source_id in [s for s in self.streams if f"stream:{s}" not in self._held]:
+            log.warning("stream_lease_lost", source_id=source_id, daemon=self.daemon_id)
+            await self.streams.pop(source_id).stop()
 
     async def _stop_streams(self) -> None:
         """Each stream commits what it has in hand, then closes (a reload reconnects: Jetstream resumes from its
@@ -361,8 +370,8 @@ class Daemon:
         return taken
 
     async def _heartbeat_job(self) -> None:
-        """Renew every lease this daemon holds; hand the acknowledgement listeners over if their lease was lost (a
-        pause longer than the lease), take them over when they are free."""
+        """Renew every lease this daemon holds; hand the acknowledgement listeners and streams over if their lease
+        was lost (a pause longer than the lease), take them over when they are free."""
         now, seconds = time.time(), self.components.settings.store.lease
         try:
             renewed = await self.store.run(self.store.heartbeat, self.daemon_id, now, seconds)
@@ -373,7 +382,9 @@ class Daemon:
             log.warning("ack_listeners_lease_lost", daemon=self.daemon_id)
             self._acks_running = False
             await self.acks.stop()
+        await self._stop_lost_streams()
         await self._start_acks_if_ours()
+        await self._start_streams()
 
     async def _start_acks_if_ours(self) -> None:
         """One daemon at a time listens for acknowledgements (chat callbacks must not be consumed twice)."""

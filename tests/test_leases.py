@@ -2,6 +2,7 @@
 listeners whose lease was lost (a pause longer than the lease) are handed over, not run twice."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from structlog.testing import capture_logs
@@ -10,10 +11,13 @@ from monitor import app
 from monitor.settings import load_settings
 
 
-async def started(tmp_path: Path) -> app.Daemon:
+async def started(tmp_path: Path, extra: str = "", before_start=None) -> app.Daemon:
     config = tmp_path / "config.yaml"
-    config.write_text(f"store: {{path: {tmp_path / 'state.db'}, lease: 30s}}\nbrands: [{{name: Acme}}]\n")
+    config.write_text(f"store: {{path: {tmp_path / 'state.db'}, lease: 30s}}\nbrands: [{{name: Acme}}]\n{extra}")
     daemon = app.Daemon(config, load_settings(config))
+    if before_start is not None:
+        await daemon.store.run(daemon.store.migrate)
+        before_start(daemon.store)
     await daemon.start()
     return daemon
 
@@ -52,5 +56,24 @@ async def test_acknowledgement_listeners_stop_when_another_daemon_took_their_lea
         assert "timer:acks" not in daemon._held
         assert lease_row(daemon, "timer:acks") == "other"
         assert [x["event"] for x in logs] == ["ack_listeners_lease_lost"]
+    finally:
+        await daemon.stop()
+
+
+async def test_a_stream_runs_on_the_daemon_holding_its_lease_and_moves_when_the_lease_frees(tmp_path):
+    stream = ("sources:\n  live: {type: bluesky_jetstream, url: 'ws://127.0.0.1:9/subscribe', profiles_url: '',"
+              " allow_private_network: true}\n")
+    now = time.time()
+
+    def other_daemon_streams(store) -> None:
+        store.register_daemon("other", "host2", 2, now)
+        assert store.take_lease("stream:live", "other", now, 30) is True
+    daemon = await started(tmp_path, stream, other_daemon_streams)
+    try:
+        assert daemon.streams == {}  # one connection per stream, on the daemon that holds it
+        daemon.store.stop_daemon("other", time.time())  # it stops and gives its leases back
+        await daemon._heartbeat_job()
+        assert list(daemon.streams) == ["live"]
+        assert lease_row(daemon, "stream:live") == daemon.daemon_id
     finally:
         await daemon.stop()
