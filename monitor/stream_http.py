@@ -10,7 +10,8 @@ import errno
 import ipaddress
 import json
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +19,7 @@ import aiohttp
 
 from .errors import PermanentError, TransientError
 from .http import USER_AGENT, PrivateAddressError, raise_for_code, redact, refusal
+from .sources.common import from_iso
 
 MAX_REDIRECTS = 3
 CLOSE_TIMEOUT = 2.0  # a stop waits this long at most for the server to confirm a WebSocket's close
@@ -90,7 +92,7 @@ async def event_stream(client: aiohttp.ClientSession, url: str, headers: dict[st
                 if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                     url = str(response.url.join(aiohttp.client.URL(response.headers["Location"])))
                     continue
-                raise_for_code(response.status, response.headers.get("Retry-After"), redact(url))
+                raise_for_code(response.status, _retry_after(response.headers), redact(url))
                 yield response
                 return
         raise PermanentError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
@@ -140,3 +142,11 @@ def _raise_connect_error(exc: aiohttp.ClientConnectorError, url: str) -> None:
     if isinstance(exc.os_error, _RefusedAddress):
         raise PrivateAddressError(f"{redact(url)}: {exc.os_error.strerror}") from None
     raise TransientError(f"{redact(url)}: cannot connect: {exc.os_error.strerror or exc}") from None
+
+
+def _retry_after(headers: Mapping[str, str]) -> str | None:
+    """Retry-After, or else Mastodon's X-RateLimit-Reset (an ISO time) as seconds from now."""
+    if "Retry-After" in headers:
+        return headers["Retry-After"]
+    reset = from_iso(headers.get("X-RateLimit-Reset"))
+    return None if reset is None else str(max(0, round(reset.timestamp() - time.time())))

@@ -126,6 +126,7 @@ class MastodonStreamServer(_Site):
     def __init__(self, token: str | None = None):
         super().__init__()
         self.token = token
+        self.limited_until: datetime | None = None  # answer 429 as Mastodon's rate limiter does until then
         self.connections: list[str] = []
         self.polls = 0
         self.statuses: list[dict[str, Any]] = []
@@ -145,6 +146,10 @@ class MastodonStreamServer(_Site):
         self.connections.append(request.path_qs)
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"error": "Error: Missing access token"}, status=401)
+        if self.limited_until is not None:
+            reset = self.limited_until.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            return web.json_response({"error": "Too many requests"}, status=429, headers={
+                "X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         await response.prepare(request)
         await response.write(b":)\n")

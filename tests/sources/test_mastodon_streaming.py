@@ -6,6 +6,8 @@ import asyncio
 import copy
 import json
 import textwrap
+import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,20 @@ async def test_a_redirect_to_a_private_address_is_refused(tmp_path, hook):
     live = {s["id"]: s for s in collect_status(load_settings(config), 0.0)["sources"]}["live"]
     assert "refused to connect to 10.255.255.1 port 80, a private address" in live["last_error"]
     assert live["health"] == "PARKED"  # no fallback configured
+
+
+async def test_a_rate_limited_stream_waits_for_the_reset_and_polls_the_fallback_meanwhile(tmp_path, mastodon, hook):
+    mastodon.limited_until = datetime.now(timezone.utc) + timedelta(minutes=5)
+    config = write_config(tmp_path, mastodon, hook)
+    daemon = await started(config, mastodon, connections=1)
+    try:
+        await eventually(lambda: mastodon.polls >= 1)
+        await asyncio.sleep(0.5)
+        assert len(mastodon.connections) <= 2  # one try per stream, then the wait: no hammering
+    finally:
+        await daemon.stop()
+    live = {s["id"]: s for s in collect_status(load_settings(config), time.time())["sources"]}["live"]
+    assert live["health"] == "polling fallback"
+    assert "HTTP 429" in live["last_error"]
+    next_try = datetime.fromisoformat(live["next_poll"])
+    assert next_try >= mastodon.limited_until - timedelta(seconds=5)
