@@ -1,17 +1,22 @@
-"""A throwaway PostgreSQL cluster for the store tests, from the server binaries of Debian's `postgresql` package.
+"""A throwaway PostgreSQL cluster for the store tests: the server binaries of Debian's `postgresql` package when it
+is installed, else those of the `pgserver` wheel (PostgreSQL built for pip, in the test extra), so that a fresh
+machine needs nothing but `pip install -e '.[test]'`.
 
 One cluster per test session: initdb into a fresh temporary folder, pg_ctl start on a free 127.0.0.1 port (and a
 unix socket in that folder), tuned for speed (fsync off: the data is thrown away), stopped and removed at the end.
 Each test that needs one gets its own empty database (`new_database()`).
 
-initdb refuses to run as root, so as root the cluster runs as the `postgres` user. When the binaries are missing
+initdb refuses to run as root, so as root the cluster runs as the `postgres` user (`nobody` where there is no such
+user). When the binaries are missing
 or the cluster does not start the fixture skips, or fails when BM_REQUIRE_SERVERS=1 (CI).
 """
 from __future__ import annotations
 
 import glob
+import importlib.util
 import itertools
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -32,18 +37,31 @@ class PostgresUnavailable(Exception):
 
 
 def binaries() -> Path:
-    """The newest installed server's bin folder (/usr/lib/postgresql/<version>/bin), or $BM_POSTGRES_BIN."""
+    """$BM_POSTGRES_BIN, else the newest Debian server's bin folder (/usr/lib/postgresql/<version>/bin), else the
+    pgserver wheel's."""
     if os.environ.get("BM_POSTGRES_BIN"):
         return Path(os.environ["BM_POSTGRES_BIN"])
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
-    if not found:
-        raise PostgresUnavailable("no /usr/lib/postgresql/*/bin/pg_ctl (apt-get install postgresql)")
-    return Path(found[-1]).parent
+    if found:
+        return Path(found[-1]).parent
+    spec = importlib.util.find_spec("pgserver")  # not imported: only its binaries are wanted
+    if spec is None or not spec.submodule_search_locations:
+        raise PostgresUnavailable("no /usr/lib/postgresql/*/bin/pg_ctl and no pgserver wheel "
+                                  "(pip install -e '.[test]', or apt-get install postgresql)")
+    return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+def _owner() -> str:
+    """Who runs the cluster when we are root (initdb and postgres refuse root)."""
+    try:
+        pwd.getpwnam("postgres")
+        return "postgres"
+    except KeyError:
+        return "nobody"
 
 
 def _as_owner(cmd: list[str]) -> list[str]:
-    """initdb and postgres refuse root: run them as `postgres` then."""
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    return ["runuser", "-u", _owner(), "--", *cmd] if os.geteuid() == 0 else cmd
 
 
 def _run(cmd: list[str], what: str) -> None:
@@ -85,7 +103,7 @@ def start() -> Postgres:
     bin_dir = binaries()
     directory = Path(tempfile.mkdtemp(prefix="bm-postgres-"))
     if os.geteuid() == 0:
-        shutil.chown(directory, "postgres", "postgres")
+        shutil.chown(directory, _owner())
     data, port = directory / "data", free_port()
     server = Postgres(bin_dir, directory, port, "postgres")
     try:
