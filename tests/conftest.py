@@ -1,4 +1,6 @@
 """Fixtures shared across the test suite."""
+import socket
+
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -47,3 +49,15 @@ def http(server):
     server.clear()
     yield server
     server.clear()
+
+
+@pytest.fixture
+def hosts(monkeypatch):
+    """Names ending in .example.test resolve to 127.0.0.1 (loopback servers under public-looking names)."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        return real("127.0.0.1" if name.endswith(".example.test") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)

@@ -6,8 +6,6 @@ after the name lookup is real.
 """
 from __future__ import annotations
 
-import socket
-
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -30,15 +28,6 @@ async def client():
         yield c
 
 
-@pytest.fixture
-def hosts(monkeypatch):
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):
-        name = host.decode() if isinstance(host, bytes) else host
-        return real("127.0.0.1" if name.endswith(".example.test") else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def redirecting(http: HTTPServer, target: str) -> str:

@@ -4,7 +4,6 @@ must resolve to this machine, getaddrinfo is pointed at 127.0.0.1 as a line in /
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -26,15 +25,6 @@ def proxy():
     p.stop()
 
 
-@pytest.fixture
-def hosts(monkeypatch):
-    real = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):
-        name = host.decode() if isinstance(host, bytes) else host
-        return real("127.0.0.1" if name.endswith(".example.test") else host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 async def test_proxy_variables_of_the_environment_are_not_used(proxy, hosts, monkeypatch):

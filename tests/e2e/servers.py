@@ -92,6 +92,32 @@ class HookReceiver(_Server):
         return False
 
 
+class IdempotentHook(HookReceiver):
+    """A webhook that honours Idempotency-Key, like a service that absorbs repeats: `delivered` maps each key to its
+    alert id, `repeats` counts the requests absorbed. It takes a moment per request (20 ms), so that deliveries are
+    in flight when a daemon is killed."""
+
+    def __init__(self, delay: float = 0.02):
+        super().__init__(delay)
+
+    @property
+    def delivered(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for _, headers, body in list(self.received):
+            first.setdefault(headers["Idempotency-Key"], body["id"])
+        return first
+
+    @property
+    def repeats(self) -> int:
+        return len(self.received) - len(self.delivered)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.delivered) < count:
+            time.sleep(0.05)
+        return len(self.delivered) >= count
+
+
 def _hook_handler(server: HookReceiver):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):

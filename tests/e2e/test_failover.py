@@ -7,56 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from tests.e2e.servers import FeedServer, _Server
+from tests.e2e.servers import FeedServer, IdempotentHook
 from tests.servers import postgres
 
 postgres_server = postgres.postgres_server
 FEEDS, POSTS_PER_FEED = 10, 20
 LEASE = 3.0
-
-
-class IdempotentHook(_Server):
-    """A webhook that honours Idempotency-Key: a repeated key is answered 200 and not delivered again."""
-
-    def __init__(self):
-        self.delivered: dict[str, str] = {}  # idempotency key -> alert id
-        self.repeats = 0
-        self.lock = threading.Lock()
-        super().__init__(_hook_handler)
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-
-    def wait_for(self, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.delivered) < count:
-            time.sleep(0.05)
-        return len(self.delivered) >= count
-
-
-def _hook_handler(server: IdempotentHook):
-    from http.server import BaseHTTPRequestHandler
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            time.sleep(0.02)  # a real service takes a moment: deliveries are in flight when the kill comes
-            with server.lock:
-                key = self.headers["Idempotency-Key"]
-                if key in server.delivered:
-                    server.repeats += 1
-                else:
-                    server.delivered[key] = body["id"]
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-    return Handler
 
 
 def write_config(path: Path, url: str, feeds: list[FeedServer], hook: IdempotentHook) -> Path:

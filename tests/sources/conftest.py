@@ -1,6 +1,9 @@
-"""Shared by the source tests: the httpserver fixture on loopback, and a plain client for sources built by hand."""
+"""Shared by the source tests: the httpserver fixture on loopback, a plain client for sources built by hand, and a
+webhook receiver for the streams that run in the real daemon."""
 import httpx
 import pytest
+
+from tests.e2e.servers import HookReceiver
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +15,10 @@ def httpserver_listen_address():
 async def client():
     async with httpx.AsyncClient() as c:
         yield c
+
+
+@pytest.fixture
+def hook():
+    receiver = HookReceiver()
+    yield receiver
+    receiver.close()

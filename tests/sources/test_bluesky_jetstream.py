@@ -24,13 +24,6 @@ async def jetstream():
     await server.close()
 
 
-@pytest.fixture
-def hook():
-    receiver = HookReceiver()
-    yield receiver
-    receiver.close()
-
-
 def write_config(tmp_path: Path, jetstream: JetstreamServer, hook: HookReceiver, extra: str = "") -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(textwrap.dedent(f"""\

@@ -37,13 +37,6 @@ async def mastodon():
     await server.close()
 
 
-@pytest.fixture
-def hook():
-    receiver = HookReceiver()
-    yield receiver
-    receiver.close()
-
-
 def write_config(tmp_path: Path, mastodon: MastodonStreamServer, hook: HookReceiver, token: str = "t0ken") -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(textwrap.dedent(f"""\
