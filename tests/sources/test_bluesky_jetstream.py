@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,23 @@ async def test_a_refused_stream_polls_its_fallback_and_says_why_in_status(tmp_pa
     live = {s["id"]: s for s in collect_status(load_settings(config), 0.0)["sources"]}["live"]
     assert live["health"] == "polling fallback"
     assert "HTTP 401" in live["last_error"]
+
+
+async def test_a_rate_limited_stream_waits_as_told_and_polls_its_fallback_meanwhile(tmp_path, jetstream, hook):
+    jetstream.refuse = 429  # with Retry-After: 30
+    config = write_config(tmp_path, jetstream, hook)
+    refused_at = time.time()
+    daemon = await started(config, jetstream)
+    try:
+        await eventually(lambda: jetstream.searches >= 1)
+        await asyncio.sleep(0.5)
+        assert len(jetstream.connections) == 1  # no second try before the 30 s are up
+    finally:
+        await daemon.stop()
+    live = {s["id"]: s for s in collect_status(load_settings(config), time.time())["sources"]}["live"]
+    assert live["health"] == "polling fallback"
+    assert "HTTP 429" in live["last_error"]
+    assert datetime.fromisoformat(live["next_poll"]).timestamp() >= refused_at + 29
 
 
 async def test_garbage_and_an_oversized_message_do_not_stop_the_stream(tmp_path, jetstream, hook):
