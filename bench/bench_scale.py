@@ -23,10 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg  # noqa: E402
 
 from monitor.store.postgres import PostgresStore  # noqa: E402
-from tests.e2e.servers import (
-    FeedServer,  # noqa: E402
-    IdempotentHook,  # noqa: E402
-)
+from tests.e2e.servers import FeedServer, IdempotentHook  # noqa: E402
 from tests.e2e.test_failover import start  # noqa: E402
 from tests.servers import postgres  # noqa: E402
 
