@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import socket
@@ -126,6 +127,7 @@ class Daemon:
         self.daemon_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._acks_running = False
         self._held: dict[str, float] = {}  # lease -> until, as this daemon last took or renewed it
+        self._handed_over: dict[str, float] = {}  # source lease -> until when it is left to the other daemons
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -359,6 +361,8 @@ class Daemon:
         now, seconds = time.time(), self.components.settings.store.lease
         if self._held.get(lease, 0.0) > now + seconds / 3:
             return True
+        if self._handed_over.get(lease, 0.0) > now:
+            return False
         try:
             taken = await self.store.run(self.store.take_lease, lease, self.daemon_id, now, seconds)
         except StoreError:
@@ -378,6 +382,7 @@ class Daemon:
         except StoreError:
             return  # logged by the store when it started failing
         self._held = dict.fromkeys(renewed, now + seconds)
+        await self._hand_over_surplus(now, seconds)
         if self._acks_running and "timer:acks" not in self._held:
             log.warning("ack_listeners_lease_lost", daemon=self.daemon_id)
             self._acks_running = False
@@ -385,6 +390,27 @@ class Daemon:
         await self._stop_lost_streams()
         await self._start_acks_if_ours()
         await self._start_streams()
+
+    async def _hand_over_surplus(self, now: float, seconds: float) -> None:
+        """Holding more sources than a fair share (a daemon that started later holds few): give the surplus up and
+        leave it to the others for one lease period; one that nobody takes comes back here after that."""
+        try:
+            daemons, sources = await self.store.run(self.store.lease_census, now, seconds)
+        except StoreError:
+            return
+        mine = sorted(name for name in self._held if name.startswith("source:"))
+        share = math.ceil(sources / max(daemons, 1))
+        if daemons < 2 or len(mine) <= share:
+            return
+        surplus = mine[share:]
+        try:
+            await self.store.run(self.store.release_leases, self.daemon_id, surplus)
+        except StoreError:
+            return
+        for name in surplus:
+            del self._held[name]
+            self._handed_over[name] = now + seconds
+        log.info("sources_handed_over", count=len(surplus), daemons=daemons, daemon=self.daemon_id)
 
     async def _start_acks_if_ours(self) -> None:
         """One daemon at a time listens for acknowledgements (chat callbacks must not be consumed twice)."""

@@ -77,3 +77,20 @@ async def test_a_stream_runs_on_the_daemon_holding_its_lease_and_moves_when_the_
         assert lease_row(daemon, "stream:live") == daemon.daemon_id
     finally:
         await daemon.stop()
+
+
+async def test_a_daemon_holding_more_than_its_share_of_sources_hands_the_surplus_over(tmp_path):
+    daemon = await started(tmp_path)
+    try:
+        names = [f"source:feed{n}" for n in range(4)]
+        for name in names:
+            assert await daemon._claim(name)
+        daemon.store.register_daemon("other", "host2", 2, time.time())  # a second daemon starts, holding nothing
+        await daemon._heartbeat_job()
+        kept = [name for name in names if name in daemon._held]
+        assert len(kept) == 2
+        handed_over = [name for name in names if name not in kept]
+        assert [await daemon._claim(name) for name in handed_over] == [False, False]  # left to the other one
+        assert all(daemon.store.take_lease(name, "other", time.time(), 30) for name in handed_over)
+    finally:
+        await daemon.stop()

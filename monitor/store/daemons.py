@@ -34,6 +34,18 @@ class Daemons(Connection):
                 (name, daemon_id, now + lease, now, now)).fetchone()
         return row is not None
 
+    def lease_census(self, now: float, lease: float) -> tuple[int, int]:
+        """(daemons that beat within the last `lease` seconds, source leases held): each daemon's fair share."""
+        live = self._read("SELECT COUNT(*) FROM daemon WHERE stopped_at IS NULL AND heartbeat_at>=?",
+                          (now - lease,)).fetchone()[0]
+        held = self._read("SELECT COUNT(*) FROM lease WHERE name LIKE 'source:%' AND until>=?", (now,)).fetchone()[0]
+        return live, held
+
+    def release_leases(self, daemon_id: str, names: list[str]) -> None:
+        """Give these leases up now (another daemon takes them at its next try)."""
+        with self._write() as conn:
+            conn.executemany("DELETE FROM lease WHERE name=? AND holder=?", [(name, daemon_id) for name in names])
+
     def stop_daemon(self, daemon_id: str, now: float) -> None:
         """A graceful stop: give every lease back at once, so the others need not wait for them to expire."""
         with self._write() as conn:

@@ -41,3 +41,17 @@ def test_daemons_racing_for_the_same_leases_never_share_one(postgres_server):
     assert sorted(sum(won, [])) == sorted(names)  # every lease taken, each by exactly one daemon
     for store in stores:
         store.close()
+
+
+def test_the_census_counts_live_daemons_and_held_source_leases(store):
+    store.register_daemon("a", "host1", 11, 100.0)
+    store.register_daemon("b", "host2", 22, 100.0)
+    store.register_daemon("gone", "host3", 33, 10.0)  # stopped beating long ago
+    for n in range(3):
+        store.take_lease(f"source:{n}", "a", 100.0, 30)
+    store.take_lease("timer:escalation", "b", 100.0, 30)
+    store.take_lease("source:old", "gone", 10.0, 30)  # expired
+    assert store.lease_census(110.0, 30) == (2, 3)
+    store.release_leases("a", ["source:0", "source:1"])
+    assert store.lease_census(110.0, 30) == (2, 1)
+    assert store.take_lease("source:0", "b", 111.0, 30) is True
