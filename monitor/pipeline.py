@@ -12,7 +12,6 @@ from .classify.reply import draft_reply, reply_language
 from .matching import Matcher
 from .models import Alert, Assessment, AuthorHistory, Match, Mention, Post, alert_id_for
 from .routing.router import Routing, active_mute, route
-from .runtime import counters
 from .settings import BrandConfig, MuteConfig, RouteConfig
 
 log = structlog.get_logger()
@@ -22,6 +21,7 @@ log = structlog.get_logger()
 class Outcome:
     alert: Alert
     routing: Routing | None  # None: no route takes it (or a mute holds it); the alert is still recorded
+    muted: bool = False
 
 
 class Pipeline:
@@ -53,12 +53,16 @@ class Pipeline:
                 continue
             recent = (velocity or {}).get(mention.brand, 0)
             assessment, reply = self._triage(mention, history or AuthorHistory(), recent)
-            routing = self._route(mention, assessment, now)
+            mute = active_mute(mention, assessment, self._mutes, now)
+            if mute is not None:
+                log.info("alert_muted", brand=mention.brand, post_id=post.id, until=mute.until.isoformat(),
+                         reason=mute.reason)
+            routing = None if mute else route(mention, assessment, self._routes, now)
             respond_within = routing.respond_within if routing else 3600.0
             alert = Alert(id=alert_id_for(mention.brand, post.dedup_key), mention=mention, assessment=assessment,
                           routes=routing.routes if routing else (), respond_by=now + timedelta(seconds=respond_within),
                           created_at=now, reply=reply, author_history=history or AuthorHistory())
-            outcomes.append(Outcome(alert, routing))
+            outcomes.append(Outcome(alert, routing, muted=mute is not None))
         return outcomes
 
     def _mentions(self, post: Post) -> list[Mention]:
@@ -69,15 +73,6 @@ class Pipeline:
             by_source = Match(term=about.name, kind="source", score=100.0, start=0, end=0)
             mentions.append(Mention(post=post, brand=about.name, competitor=about.competitor, matches=(by_source,)))
         return mentions
-
-    def _route(self, mention: Mention, assessment: Assessment, now: datetime) -> Routing | None:
-        mute = active_mute(mention, assessment, self._mutes, now)
-        if mute is not None:
-            counters.alert_muted(mention.brand)
-            log.info("alert_muted", brand=mention.brand, post_id=mention.post.id, until=mute.until.isoformat(),
-                     reason=mute.reason)
-            return None
-        return route(mention, assessment, self._routes, now)
 
     def _triage(self, mention: Mention, history: AuthorHistory, velocity: int) -> tuple[Assessment, str]:
         """Assess and draft a reply. A mention the classifier chokes on is still alerted (as high, saying

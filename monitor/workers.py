@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
+from .runtime import counters
+
 if TYPE_CHECKING:
     from .models import AuthorHistory, Post
     from .pipeline import Pipeline
@@ -41,18 +43,23 @@ async def triage(pipeline: Pipeline, source_id: str, posts: list[Post], now: flo
                  history: dict[str, AuthorHistory], velocity: dict[str, int]) -> list:
     """process_posts, never on the event loop: on the worker processes (each with its own pipeline, built from
     the same settings) when there are some, else on the pipeline thread with `pipeline`, which is also what
-    takes over a batch whose worker died."""
+    takes over a batch whose worker died. Mutes are counted here, in the daemon's process, where /metrics is."""
     if _active is not None:
-        return await _active.run(_process, source_id, posts, now, history, velocity,
-                                 fallback=partial(process_posts, pipeline))
-    return await asyncio.get_running_loop().run_in_executor(
-        _PIPELINE_THREAD, process_posts, pipeline, source_id, posts, now, history, velocity)
+        alerts, muted = await _active.run(_process, source_id, posts, now, history, velocity,
+                                          fallback=partial(process_posts, pipeline))
+    else:
+        alerts, muted = await asyncio.get_running_loop().run_in_executor(
+            _PIPELINE_THREAD, process_posts, pipeline, source_id, posts, now, history, velocity)
+    for brand in muted:
+        counters.alert_muted(brand)
+    return alerts
 
 
 def process_posts(pipeline: Pipeline, source_id: str, posts: list[Post], now: float,
-                  history: dict[str, AuthorHistory], velocity: dict[str, int]) -> list:
-    """(alert, deliveries) for every post that mentions a brand; a post that fails is logged and skipped."""
-    alerts = []
+                  history: dict[str, AuthorHistory], velocity: dict[str, int]) -> tuple[list, list[str]]:
+    """(alert, deliveries) for every post that mentions a brand, and the brand of each muted one; a post that
+    fails is logged and skipped."""
+    alerts, muted = [], []
     when = datetime.fromtimestamp(now, timezone.utc)
     for post in posts:
         try:
@@ -61,7 +68,8 @@ def process_posts(pipeline: Pipeline, source_id: str, posts: list[Post], now: fl
             log.exception("post_processing_failed", source_id=source_id, post_id=post.id, url=post.url)
             continue
         alerts += [(o.alert, o.routing.deliveries if o.routing else {}) for o in outcomes]
-    return alerts
+        muted += [o.alert.mention.brand for o in outcomes if o.muted]
+    return alerts, muted
 
 
 class PipelineWorkers:
@@ -105,6 +113,6 @@ def _start(settings: Settings) -> None:
 
 
 def _process(source_id: str, posts: list[Post], now: float, history: dict[str, AuthorHistory],
-             velocity: dict[str, int]) -> list:
+             velocity: dict[str, int]) -> tuple[list, list[str]]:
     assert _pipeline is not None, "worker not started"
     return process_posts(_pipeline, source_id, posts, now, history, velocity)

@@ -6,6 +6,7 @@ import signal
 
 from monitor.app import build_pipeline
 from monitor.polling import Poller
+from monitor.runtime import counters
 from monitor.settings import SourceConfig, parse_settings
 from monitor.sources.base import FetchResult
 from monitor.workers import PipelineWorkers
@@ -76,3 +77,24 @@ async def test_feeds_are_parsed_on_the_workers_when_there_are_some(http):
         workers.close()
     assert [p.title for p in result.posts] == ["Акме не работает"]
     assert await offload(os.getpid) == os.getpid()  # closed: back to threads
+
+
+async def test_mentions_muted_in_a_worker_are_counted_where_metrics_are_served(store):
+    settings = parse_settings("""
+brands: [{name: Acme}]
+notifiers: {team: {type: webhook, url: "http://127.0.0.1:9/hook"}}
+routes: [{name: all, notify: [team]}]
+mutes: [{when: {brand: Acme}, until: "2999-01-01T00:00:00Z", reason: "known outage"}]
+polling: {workers: 2}
+incidents: {enabled: false}
+""")
+    before = counters._muted.snapshot().get(("Acme",), 0)
+    workers = PipelineWorkers(settings, 2)
+    poller = Poller(store, build_pipeline(settings), POLLING, incidents=settings.incidents)
+    try:
+        posts = [make_post(n, text=f"Acme is down, order {n}") for n in range(1, 4)]
+        report = await poller.poll("s", ScriptedSource(FetchResult(posts=posts)), CONFIG)
+    finally:
+        workers.close()
+    assert report.alerts == 3 and report.queued == 0
+    assert counters._muted.snapshot().get(("Acme",), 0) == before + 3
