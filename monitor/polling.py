@@ -90,7 +90,7 @@ class Poller:
         now = self.clock()
         new_state = after_success(state, result, now, config.every)
         fresh, alerts, queued = await self.commit(new_state, result.posts, now)
-        counters.poll(state.source_id, True, fetched=len(result.posts), new=len(fresh))
+        counters.poll(state.source_id, True)
         if state.error_count:
             log.info("source_recovered", source_id=state.source_id, after_errors=state.error_count)
         log.info("poll_completed", source_id=state.source_id, posts=len(result.posts), new_posts=len(fresh),
@@ -111,6 +111,7 @@ class Poller:
         queued = await self.store.run(self.store.ingest, new_state, fresh + notices, alerts, now, incidents)
         if queued:
             self.on_queued()
+        counters.posts(new_state.source_id, fetched=len(posts), new=len(fresh))
         for alert, _ in alerts:
             counters.alert_created(alert.mention.brand, alert.assessment.severity, alert.assessment.category)
             log.debug("alert_created", alert_id=alert.id, brand=alert.mention.brand,

@@ -65,9 +65,13 @@ FAMILIES = (_polls, _posts, _posts_fetched, _mentions, _muted, _deliveries, _esc
             _post_to_alert, _queue_to_sent, _alert_to_ack)
 
 
-def poll(source_id: str, ok: bool, fetched: int = 0, new: int = 0) -> None:
+def poll(source_id: str, ok: bool) -> None:
+    _polls.inc(label(source_id), "ok" if ok else "error")
+
+
+def posts(source_id: str, fetched: int, new: int) -> None:
+    """Items a poll or a stream's batch brought, and how many of them were new."""
     source = label(source_id)
-    _polls.inc(source, "ok" if ok else "error")
     if fetched > 0:
         _posts_fetched.inc(source, amount=fetched)
     if new > 0:

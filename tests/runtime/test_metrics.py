@@ -45,8 +45,10 @@ def value(body: str, name: str, **labels: str) -> float | None:
 
 async def test_counted_events_become_series(listen):
     before = _sample("brand_monitor_escalations_total") or 0
-    counters.poll("m-hn", True, fetched=30, new=4)
-    counters.poll("m-hn", True, fetched=30, new=0)
+    counters.poll("m-hn", True)
+    counters.posts("m-hn", fetched=30, new=4)
+    counters.poll("m-hn", True)
+    counters.posts("m-hn", fetched=30, new=0)
     counters.poll("m-rss", False)
     counters.alert_created("m-Acme", "m-high", "outage")
     counters.delivery("m-slack", "sent", queued_s=0.4, post_age_s=95.0)

@@ -11,6 +11,7 @@ import pytest
 
 from monitor import app
 from monitor.errors import ConfigError
+from monitor.runtime import counters
 from monitor.settings import load_settings, parse_settings
 from monitor.status import collect_status
 from tests.e2e.servers import HookReceiver
@@ -65,6 +66,7 @@ async def started(config: Path, jetstream: JetstreamServer) -> app.Daemon:
 
 
 async def test_a_matching_post_becomes_an_alert_with_the_polling_sources_id_and_url(tmp_path, jetstream, hook):
+    seen_before = counters._posts.snapshot().get(("live",), 0)
     daemon = await started(write_config(tmp_path, jetstream, hook), jetstream)
     jetstream.publish(jetstream_post(T0, "Just had lunch"))
     jetstream.publish({"did": "did:plc:x", "time_us": T0 + 1, "kind": "identity",
@@ -83,6 +85,7 @@ async def test_a_matching_post_becomes_an_alert_with_the_polling_sources_id_and_
     assert body["data"]["post"]["author"]["handle"] == "kundin.bsky.social"
     assert jetstream.connections[0] == {"wantedCollections": "app.bsky.feed.post"}
     assert jetstream.searches == 0  # the stream was live: its fallback was not polled
+    assert counters._posts.snapshot().get(("live",), 0) == seen_before + 1  # /metrics counts streamed posts too
 
 
 async def test_a_reconnect_resumes_from_the_cursor_and_repeats_no_alert(tmp_path, jetstream, hook):
