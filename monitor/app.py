@@ -393,7 +393,10 @@ class Daemon:
 
     async def _hand_over_surplus(self, now: float, seconds: float) -> None:
         """Holding more sources than a fair share (a daemon that started later holds few): give the surplus up and
-        leave it to the others for one lease period; one that nobody takes comes back here after that."""
+        leave it to the others for one lease period; one that nobody takes comes back here after that. (A SQLite store
+        has one daemon: its lock keeps others out.)"""
+        if not self.store.multi_daemon:
+            return
         try:
             daemons, sources = await self.store.run(self.store.lease_census, now, seconds)
         except StoreError:

@@ -1,5 +1,6 @@
-"""The daemon's side of leases: a lease its heartbeat keeps is not written again on every poll, and acknowledgement
-listeners whose lease was lost (a pause longer than the lease) are handed over, not run twice."""
+"""The daemon's side of leases: a lease its heartbeat keeps is not written again on every poll; acknowledgement
+listeners and streams whose lease was lost (a pause longer than the lease) are handed over, not run twice; sources
+are shared out between the live daemons on PostgreSQL, and a daemon alone on its SQLite store keeps them all."""
 from __future__ import annotations
 
 import time
@@ -9,11 +10,15 @@ from structlog.testing import capture_logs
 
 from monitor import app
 from monitor.settings import load_settings
+from tests.servers import postgres
+
+postgres_server = postgres.postgres_server
 
 
-async def started(tmp_path: Path, extra: str = "", before_start=None) -> app.Daemon:
+async def started(tmp_path: Path, extra: str = "", before_start=None, store: str = "") -> app.Daemon:
     config = tmp_path / "config.yaml"
-    config.write_text(f"store: {{path: {tmp_path / 'state.db'}, lease: 30s}}\nbrands: [{{name: Acme}}]\n{extra}")
+    store = store or f"path: {tmp_path / 'state.db'}"
+    config.write_text(f"store: {{{store}, lease: 30s}}\nbrands: [{{name: Acme}}]\n{extra}")
     daemon = app.Daemon(config, load_settings(config))
     if before_start is not None:
         await daemon.store.run(daemon.store.migrate)
@@ -79,8 +84,8 @@ async def test_a_stream_runs_on_the_daemon_holding_its_lease_and_moves_when_the_
         await daemon.stop()
 
 
-async def test_a_daemon_holding_more_than_its_share_of_sources_hands_the_surplus_over(tmp_path):
-    daemon = await started(tmp_path)
+async def test_a_daemon_holding_more_than_its_share_of_sources_hands_the_surplus_over(tmp_path, postgres_server):
+    daemon = await started(tmp_path, store=f'url: "{postgres_server.new_database()}"')
     try:
         names = [f"source:feed{n}" for n in range(4)]
         for name in names:
@@ -92,5 +97,18 @@ async def test_a_daemon_holding_more_than_its_share_of_sources_hands_the_surplus
         handed_over = [name for name in names if name not in kept]
         assert [await daemon._claim(name) for name in handed_over] == [False, False]  # left to the other one
         assert all(daemon.store.take_lease(name, "other", time.time(), 30) for name in handed_over)
+    finally:
+        await daemon.stop()
+
+
+async def test_a_daemon_alone_on_its_sqlite_store_keeps_every_source(tmp_path):
+    daemon = await started(tmp_path)
+    try:
+        names = [f"source:feed{n}" for n in range(4)]
+        for name in names:
+            assert await daemon._claim(name)
+        daemon.store.register_daemon("crashed", "host1", 1, time.time())  # its row, before the restart
+        await daemon._heartbeat_job()
+        assert all(name in daemon._held for name in names)
     finally:
         await daemon.stop()

@@ -35,9 +35,10 @@ class Daemons(Connection):
         return row is not None
 
     def lease_census(self, now: float, lease: float) -> tuple[int, int]:
-        """(daemons that beat within the last `lease` seconds, source leases held): each daemon's fair share."""
+        """(daemons alive, source leases held): each daemon's fair share. A live daemon beats every lease/3, so one
+        silent for lease/2 is not counted: a dead one must not be handed sources it would never poll."""
         live = self._read("SELECT COUNT(*) FROM daemon WHERE stopped_at IS NULL AND heartbeat_at>=?",
-                          (now - lease,)).fetchone()[0]
+                          (now - lease / 2,)).fetchone()[0]
         held = self._read("SELECT COUNT(*) FROM lease WHERE name LIKE 'source:%' AND until>=?", (now,)).fetchone()[0]
         return live, held
 
