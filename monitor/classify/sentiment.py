@@ -77,7 +77,7 @@ def _phrases(lex: Lexicon, low: str, tags: set[str], reasons: list[str]) -> tupl
     """Positive and negative phrase totals; tags collected on the way."""
     pos = neg = 0.0
     for phrase in lex.phrases:
-        hits = phrase.pattern.findall(low)
+        hits = phrase.findall(low)
         if not hits:
             continue
         if phrase.tag:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..text import normalize
 
@@ -29,6 +30,14 @@ class Phrase:
     valence: float
     tag: Tag | None
     label: str
+    needles: tuple[str, ...] | None = None  # a match contains one of these; None: unknown, always run the pattern
+
+    def findall(self, text: str) -> list:
+        """pattern.findall, skipped where no needle occurs (most phrases in most posts: a substring test is far
+        cheaper than a regex pass with a look-behind at every position)."""
+        if self.needles is not None and not any(n in text for n in self.needles):
+            return []
+        return self.pattern.findall(text)
 
 
 def phrases(valence: float, tag: Tag | None, *patterns: str) -> list[Phrase]:
@@ -36,8 +45,49 @@ def phrases(valence: float, tag: Tag | None, *patterns: str) -> list[Phrase]:
     out = []
     for p in patterns:
         rx = re.compile(r"(?<!\w)(?:" + normalize(p).lower() + r")(?!\w)")
-        out.append(Phrase(rx, valence, tag, p.split("|")[0].replace("\\", "").replace("?", "")))
+        out.append(Phrase(rx, valence, tag, p.split("|")[0].replace("\\", "").replace("?", ""), _needles_of(rx)))
     return out
+
+
+def _needles_of(rx: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Literal strings one of which every match of `rx` contains, read from its parse tree (exact as long as the
+    pattern is case-sensitive, as phrases are); None when the tree shows none, or cannot be read."""
+    if rx.flags & re.IGNORECASE:
+        return None
+    try:
+        from re import _constants, _parser  # noqa: PLC0415 - the running Python's own regex parser
+        found = _required(list(_parser.parse(rx.pattern, rx.flags)), _constants)
+    except Exception:  # a private module: if it ever changes shape, phrases simply run unfiltered
+        return None
+    return tuple(sorted(found)) if found else None
+
+
+def _required(items: list, op_codes: Any) -> set[str] | None:
+    """For a parsed sequence: the best set of strings (longest shortest member) one of which any match contains."""
+    best: set[str] | None = None
+    run: list[str] = []
+
+    def consider(candidate: set[str] | None) -> None:
+        nonlocal best
+        if candidate and (best is None or min(map(len, candidate)) > min(map(len, best))):
+            best = candidate
+
+    for op, av in [*items, (None, None)]:
+        if op is op_codes.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider({"".join(run)})
+            run = []
+        if op is op_codes.SUBPATTERN:
+            consider(_required(list(av[-1]), op_codes))
+        elif op is op_codes.BRANCH:
+            branches = [_required(list(b), op_codes) for b in av[1]]
+            if all(branches):
+                consider(set().union(*branches))
+        elif op in (op_codes.MAX_REPEAT, op_codes.MIN_REPEAT) and av[0] >= 1:
+            consider(_required(list(av[2]), op_codes))
+    return best
 
 
 _NOT_SETS = frozenset({"phrases", "min_stem", "suffixes", "min_base", "negating_prefix", "comparative"})
