@@ -6,7 +6,8 @@ from .base import Store
 from .connection import StoreError
 
 # parents before children (foreign keys); daemons and leases are not copied: they belong to running processes
-TABLES = ("source_state", "post", "mention", "alert", "outbox", "delivery", "incident", "listener_state")
+# (open_hour fills itself from the alerts copied; sent_hour does not, as rows arrive already sent)
+TABLES = ("source_state", "post", "mention", "alert", "outbox", "delivery", "incident", "listener_state", "sent_hour")
 BATCH = 1000
 
 

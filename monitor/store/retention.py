@@ -24,7 +24,8 @@ class Retention(Connection):
                     " NOT EXISTS (SELECT 1 FROM mention m WHERE m.dedup_key=p.dedup_key) LIMIT ?)",
                     now - keep.posts, limit),
                 "incidents": self._delete("DELETE FROM incident WHERE id IN (SELECT id FROM incident WHERE"
-                                          " updated_at<? LIMIT ?)", now - keep.incidents, limit)}
+                                          " updated_at<? LIMIT ?)", now - keep.incidents, limit),
+                "tallies": self._prune_tallies(now - keep.posts)}
 
     def _expire_open(self, before: float, now: float, limit: int) -> int:
         """Unanswered alerts created before `before` are closed as "expired": escalation stops, status stops
@@ -49,6 +50,13 @@ class Retention(Connection):
                 conn.execute("DELETE FROM mention WHERE id=? AND NOT EXISTS (SELECT 1 FROM alert WHERE mention_id=?)",
                              (mention_id, mention_id))
         return len(rows)
+
+    def _prune_tallies(self, before: float) -> int:
+        """Hours of sends older than the history kept, and tally rows whose alerts were all answered (a few rows an
+        hour: each run takes them all)."""
+        with self._write() as conn:
+            return (conn.execute("DELETE FROM sent_hour WHERE hour<?", (int(before // 3600),)).rowcount
+                    + conn.execute("DELETE FROM open_hour WHERE n<=0").rowcount)
 
     def _delete(self, sql: str, before: float, limit: int) -> int:
         with self._write() as conn:

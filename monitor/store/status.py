@@ -1,10 +1,14 @@
-"""What `status` and the metrics read: queue counts, dead letters, open alerts."""
+"""What `status` and the metrics read: queue counts, dead letters, open alerts. The last day's deliveries and the
+open alerts come from per-hour tallies that triggers keep (migration 0012), not from counting their rows."""
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from .connection import Connection
+
+HOUR = 3600
 
 
 class Status(Connection):
@@ -15,9 +19,15 @@ class Status(Connection):
                 "SELECT notifier_id, status, COUNT(*) FROM outbox WHERE status IN ('pending','sending','dead')"
                 " GROUP BY notifier_id, status"):
             counts.setdefault(r[0], {})[r[1]] = r[2]
-        for r in self._read("SELECT notifier_id, COUNT(*) FROM outbox WHERE sent_at>=? GROUP BY notifier_id",
-                            (sent_since,)):  # only sent rows have sent_at: an index-only count
-            counts.setdefault(r[0], {})["sent"] = r[1]
+        if not math.isfinite(sent_since):
+            return counts
+        first_hour = math.ceil(sent_since / HOUR)  # whole hours from the tally, the part before from the rows
+        for notifier_id, n in [*self._read("SELECT notifier_id, SUM(n) FROM sent_hour WHERE hour>=? GROUP BY"
+                                           " notifier_id", (first_hour,)),
+                               *self._read("SELECT notifier_id, COUNT(*) FROM outbox WHERE sent_at>=? AND sent_at<?"
+                                           " GROUP BY notifier_id", (sent_since, first_hour * HOUR))]:
+            sent = counts.setdefault(notifier_id, {})
+            sent["sent"] = sent.get("sent", 0) + int(n)
         return counts
 
     def dead_letters(self, limit: int = 10) -> list[dict[str, Any]]:
@@ -26,15 +36,19 @@ class Status(Connection):
             " ORDER BY id DESC LIMIT ?", (limit,))]
 
     def open_alerts(self, now: float) -> dict[str, int]:
-        row = self._read("SELECT COUNT(*), SUM(CASE WHEN respond_by < ? THEN 1 ELSE 0 END) FROM alert"
-                         " WHERE acked_at IS NULL", (now,)).fetchone()
-        return {"open": row[0], "late": row[1] or 0}
+        """Open alerts and those past their respond-by: the tally by respond-by hour, and the rows of this hour."""
+        hour = int(now // HOUR)
+        total, late = self._read("SELECT SUM(n), SUM(CASE WHEN hour<? THEN n ELSE 0 END) FROM open_hour",
+                                 (hour,)).fetchone()
+        late_this_hour = self._read("SELECT COUNT(*) FROM alert WHERE acked_at IS NULL AND respond_by>=?"
+                                    " AND respond_by<?", (hour * HOUR, now)).fetchone()[0]
+        return {"open": int(total or 0), "late": int(late or 0) + late_this_hour}
 
     def open_alerts_by_issue(self) -> dict[str, dict[str, int]]:
-        """Unacknowledged alerts per issue type, and how many of them are urgent (schema 7 on)."""
-        return {issue or "unknown": {"open": n, "urgent": urgent or 0} for issue, n, urgent in self._read(
-            "SELECT issue, COUNT(*), SUM(urgent) FROM alert WHERE acked_at IS NULL GROUP BY issue"
-            " ORDER BY COUNT(*) DESC")}
+        """Unacknowledged alerts per issue type, and how many of them are urgent."""
+        return {issue or "unknown": {"open": int(n), "urgent": int(urgent)} for issue, n, urgent in self._read(
+            "SELECT issue, SUM(n), SUM(CASE WHEN urgent=1 THEN n ELSE 0 END) FROM open_hour GROUP BY issue"
+            " HAVING SUM(n)>0 ORDER BY SUM(n) DESC")}
 
     def alert_ids_starting(self, prefix: str, limit: int = 2) -> list[str]:
         """Alert ids that start with `prefix` (what people type: the short id shown in alerts and status)."""

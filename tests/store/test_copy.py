@@ -43,4 +43,4 @@ def test_migrate_applies_the_configured_stores_migrations(tmp_path, postgres_ser
     config = tmp_path / "config.yaml"
     config.write_text(f"store: {{url: '{postgres_server.new_database()}'}}\nbrands: [{{name: Acme}}]\n")
     assert main(["migrate", "--config", str(config)]) == 0
-    assert capsys.readouterr().out.endswith(": schema 11\n")
+    assert capsys.readouterr().out.endswith(": schema 12\n")

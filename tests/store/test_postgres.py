@@ -50,7 +50,7 @@ def test_an_unreachable_server_is_refused_at_open_naming_it():
 def test_a_second_daemon_finds_the_schema_migrated(postgres_server):
     url = postgres_server.new_database()
     first, second = PostgresStore(url), PostgresStore(url)
-    assert first.migrate() == second.migrate() == 11
+    assert first.migrate() == second.migrate() == 12
     assert first._read("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
     first.close()
     second.close()

@@ -24,9 +24,9 @@ def test_sqlite_settings(sqlite_store):
 
 
 def test_migrations(store):
-    assert store.schema_version() == 11
-    assert store.migrate() == 11
-    assert store.migrate() == 11  # idempotent
+    assert store.schema_version() == 12
+    assert store.migrate() == 12
+    assert store.migrate() == 12  # idempotent
 
 
 def test_ingest_stores_everything_in_one_go_and_dedups(store):
