@@ -11,8 +11,11 @@ from .settings import Settings, SourceConfig, StreamConfig
 from .store import ISSUE_SCHEMA, Store, StoreError, open_store
 
 STATUSES = ("pending", "sending", "sent_24h", "dead")  # sent: in the last 24 hours; the rest: all
+# `status` reads the stores of daemons not yet restarted after an upgrade too: what each migration added
 LISTENER_STATE_SCHEMA = 6  # migrations/0006_listener_state.sql
 DAEMON_SCHEMA = 9  # migrations/0009_daemons.sql
+LISTENER_PROGRESS_SCHEMA = 10  # migrations/0010_listener_progress.sql
+TALLY_SCHEMA = 12  # migrations/0012_tallies.sql
 
 
 def collect_status(settings: Settings, now: float) -> dict[str, Any]:
@@ -29,14 +32,15 @@ def collect_status(settings: Settings, now: float) -> dict[str, Any]:
             version = store.schema_version()
             if version > 0:
                 states = {s.source_id: asdict(s) for s in store.source_states()}
-                counts, dead = store.outbox_counts(sent_since=now - 86400), store.dead_letters()
-                alerts.update(store.open_alerts(now))
+                tallied = version >= TALLY_SCHEMA
+                counts, dead = store.outbox_counts(sent_since=now - 86400, tallied=tallied), store.dead_letters()
+                alerts.update(store.open_alerts(now, tallied))
                 if version >= ISSUE_SCHEMA:  # the issue and urgent columns
-                    alerts.update(by_issue=store.open_alerts_by_issue(), first=[
+                    alerts.update(by_issue=store.open_alerts_by_issue(tallied), first=[
                         dict(x, respond_by=_iso(x["respond_by"])) for x in store.open_alert_list(now)])
-                if version >= LISTENER_STATE_SCHEMA:  # a daemon not yet restarted after an upgrade
+                if version >= LISTENER_STATE_SCHEMA:
                     listeners = [dict(x, **{k: _iso(x.get(k)) for k in ("since", "last_ok_at", "polled_at")})
-                                 for x in store.listener_states()]
+                                 for x in store.listener_states(progress=version >= LISTENER_PROGRESS_SCHEMA)]
                 if version >= DAEMON_SCHEMA:
                     daemons = [_daemon(d, now, settings.store.lease) for d in store.daemons(since=now - 86400)]
         except Exception as exc:  # e.g. "database disk image is malformed" in one index, a lost connection

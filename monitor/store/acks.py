@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from ..routing.escalation import Window
 
 log = structlog.get_logger()
-LISTENER_PROGRESS_SCHEMA = 10  # migrations/0010_listener_progress.sql
 
 
 class Acks(Connection):
@@ -102,11 +101,10 @@ class Acks(Connection):
             else:
                 conn.execute("DELETE FROM listener_state")
 
-    def listener_states(self) -> list[dict[str, Any]]:
-        """`status` reads stores of daemons not yet restarted after an upgrade too: before migration 0010 the
-        progress columns are missing and read as unknown."""
+    def listener_states(self, progress: bool = True) -> list[dict[str, Any]]:
+        """Each listener's state; `progress=False` for a store older than migration 0010, without its columns."""
         columns = ["listener", "ok", "since", "last_error"]
-        if self.schema_version() >= LISTENER_PROGRESS_SCHEMA:
+        if progress:
             columns += ["failures", "last_ok_at", "polled_at"]
         return [dict(zip(columns, row), ok=bool(row[1])) for row in
                 self._read(f"SELECT {', '.join(columns)} FROM listener_state ORDER BY listener")]

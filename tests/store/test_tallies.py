@@ -7,8 +7,9 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from monitor.models import Send
-from monitor.settings import RetentionConfig
+from monitor.settings import RetentionConfig, parse_settings
 from monitor.sources.base import SourceState
+from monitor.status import collect_status
 from tests.factories import make_alert, make_post
 
 HOUR = 3600.0
@@ -54,3 +55,22 @@ def test_tallies_say_what_counting_the_rows_says(store):
     keep = RetentionConfig(open_alerts="29h")  # expires the alerts created before T - 29 h, deletes nothing
     assert store.prune(T, keep, limit=500)["expired"] > 0
     assert tallied(store, T, T - 24 * HOUR) == counted(store, T, T - 24 * HOUR)
+
+
+def test_status_of_a_store_older_than_the_tallies_counts_the_rows(sqlite_store, tmp_path):
+    """`status` while the daemon still runs the version before the upgrade: the store has no tallies yet."""
+    for n in range(6):
+        post = make_post(n, text=f"Acme is down, report {n}")
+        alert = replace(make_alert(post), respond_by=datetime.fromtimestamp(T + (n - 3) * HOUR, timezone.utc))
+        sqlite_store.ingest(SourceState("feed", cursor=str(n)), [post], [(alert, {"team": Send()})], T - HOUR)
+    row = sqlite_store.claim("team", now=T, lease=60)
+    assert sqlite_store.mark_sent(row, T - 60, 200, None)
+    settings = parse_settings(f"store: {{path: {tmp_path / 'state.db'}}}\nbrands: [{{name: Acme}}]\n")
+    current = collect_status(settings, T)
+    sqlite_store._conn.executescript(  # migration 0012 undone, as the store was before it
+        "DROP TRIGGER outbox_sent_tally; DROP TRIGGER alert_open_tally_insert; DROP TRIGGER alert_open_tally_ack;"
+        " DROP TRIGGER alert_open_tally_delete; DROP TABLE sent_hour; DROP TABLE open_hour; PRAGMA user_version=11;")
+    older = collect_status(settings, T)
+    assert older["store_problem"] is None
+    assert (older["alerts"], older["deliveries"]) == (current["alerts"], current["deliveries"])
+    assert older["alerts"]["open"] == 6 and older["alerts"]["late"] == 3
