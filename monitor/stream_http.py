@@ -61,7 +61,7 @@ async def websocket(client: aiohttp.ClientSession, url: str, max_bytes: int,
                                      timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT)) as ws:
             yield ws
     except aiohttp.WSServerHandshakeError as exc:
-        raise_for_code(exc.status, (exc.headers or {}).get("Retry-After"), redact(url))
+        raise_for_code(exc.status, _retry_after(exc.headers or {}), redact(url))
         raise TransientError(f"{redact(url)}: WebSocket handshake failed: HTTP {exc.status}") from None
     except aiohttp.ClientConnectorError as exc:
         _raise_connect_error(exc, url)
