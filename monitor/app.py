@@ -45,6 +45,7 @@ ESCALATION_TICK = 30.0
 ACK_TICK = 15.0
 RETENTION_TICK = 600.0
 PRUNE_BATCH = 500
+STOP_GRACE = 10.0  # seconds a stop waits for the polls in flight to finish and commit
 
 
 @dataclass(frozen=True)
@@ -181,15 +182,18 @@ class Daemon:
         systemd.notify_stopping()
         log.info("daemon_stopping")
         self._stop.set()
-        self.scheduler.shutdown(wait=False)
+        self.scheduler.pause()  # no new runs; shutdown() would cancel the polls in flight at once
         await self.acks.stop()
         await self._stop_streams()
         if self._polls:
-            _, unfinished = await asyncio.wait(self._polls, timeout=10)
+            _, unfinished = await asyncio.wait(self._polls, timeout=STOP_GRACE)
             for task in unfinished:  # nothing of an unfinished poll is committed: it is simply re-done
                 task.cancel()
             if unfinished:
                 await asyncio.wait(unfinished)
+                log.info("polls_cancelled", count=len(unfinished),
+                         sources=sorted(task.get_name().removeprefix("poll:") for task in unfinished))
+        self.scheduler.shutdown(wait=False)
         await self.worker.stop()
         if self._workers is not None:
             self._workers.close()
@@ -264,6 +268,7 @@ class Daemon:
 
     async def _poll_job(self, source_id: str) -> None:
         task = asyncio.current_task()
+        task.set_name(f"poll:{source_id}")  # stop() names the polls it cut short
         self._polls.add(task)
         try:
             async with self._poll_slots:
@@ -276,8 +281,8 @@ class Daemon:
                 if report.ok:
                     self._catching_up.discard(source_id)
             self._defer_if_needed(source_id, report)
-        except asyncio.CancelledError:  # cut short by stop(): nothing of it was committed, the next start re-does it
-            log.info("poll_cancelled", source_id=source_id)
+        except asyncio.CancelledError:  # cut short by stop(), which logs it; nothing was committed: it is re-done
+            pass
         except StoreError:
             pass  # logged by the store when it started failing; nothing of this poll was committed: it is re-done
         finally:

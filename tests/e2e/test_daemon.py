@@ -195,3 +195,28 @@ def test_a_second_daemon_on_the_same_store_is_refused(tmp_path, feed):
         assert "Traceback" not in result.stderr
     finally:
         first.stop()
+
+
+def test_polls_cut_short_by_a_stop_are_logged_once_together(tmp_path, feed):
+    """A feed that never answers keeps its poll in flight past the stop's grace: one line names every poll cut
+    short, instead of a line (or a traceback) per poll."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent.settimeout(15)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        daemon = Daemon(tmp_path, feed, HookReceiver())
+        sources = "".join(f'  {name}: {{type: rss, url: "{url}/{name}", jitter: 0s}}\n' for name in ("a", "b", "c"))
+        daemon.config.write_text(re.sub(r"sources:\n  forum: .*\n", f"sources:\n{sources}", daemon.config.read_text()))
+        daemon.start()
+        held = [silent.accept()[0] for _ in range(3)]  # all three polls are waiting for an answer
+        try:
+            assert daemon.stop() == 0
+        finally:
+            for conn in held:
+                conn.close()
+    events = daemon.events()
+    cancelled = [e for e in events if e["event"].startswith("poll")]
+    assert [(e["event"], e["count"], e["sources"]) for e in cancelled] == [("polls_cancelled", 3, ["a", "b", "c"])]
+    assert "Traceback" not in daemon.log_path.read_text()
+    assert events[-1]["event"] == "daemon_stopped"
