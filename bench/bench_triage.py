@@ -4,8 +4,9 @@
 
 Prints per language: sentiment macro-F1, issue-type macro-F1, urgent accuracy, language-ID accuracy (and for
 posts in other languages, the share identified as "other"), each against its goal; then model load time,
-resident memory growth, triage mentions/s on one core and `replay` posts/s with 10 % of posts mentioning a brand. Everything runs
-through Triage.assess / the replay pipeline, the code the daemon runs. The public sets are bench_classify.py's.
+resident memory growth, triage mentions/s on one core and `replay` posts/s with 10 % of posts mentioning a
+brand. Everything runs through Triage.assess / the replay pipeline, the code the daemon runs. The public sets are
+bench_classify.py's.
 """
 from __future__ import annotations
 
