@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import sys
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -238,6 +240,17 @@ def report(path: Path, rows: list[Row], splits: Sequence[str]) -> None:
             print(f"  {metric:9} " + "  ".join(cells))
 
 
+def _summarize_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """One line for the fits saga stopped at its iteration cap (common at high C; the result is still the same
+    bytes every run) instead of a warning each; any other warning is shown as usual."""
+    capped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for w in caught:
+        if w not in capped:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if capped:
+        print(f"{len(capped)} fits stopped at the iteration cap before converging (kept: deterministic, scored on dev)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m monitor.classify.train", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
@@ -254,8 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     counts = {s: sum(r.split == s for r in rows) for s in ("train", "dev", "test")}
     print(f"corpus {args.corpus}: {len(rows)} posts, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    lexicon, C = (True, dict.fromkeys(HEADS, args.C)) if args.C else choose(rows, args.buckets, args.compare)
-    save_model(args.out, **train_final(rows, lexicon=lexicon, C=C, buckets=args.buckets))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        lexicon, C = (True, dict.fromkeys(HEADS, args.C)) if args.C else choose(rows, args.buckets, args.compare)
+        save_model(args.out, **train_final(rows, lexicon=lexicon, C=C, buckets=args.buckets))
+    _summarize_warnings(caught)
     print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     report(args.out, rows, ("dev", "test") if args.report_test else ("dev",))
     return 0

@@ -188,3 +188,20 @@ def test_the_test_split_stays_above_its_floors() -> None:
     low = {(lang, metric): round(scores[lang][metric], 3) for lang, floors in TEST_FLOORS.items()
            for metric, floor in floors.items() if scores[lang][metric] < floor}
     assert not low, low
+
+
+def test_fits_stopped_at_the_iteration_cap_are_summed_up_in_one_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from monitor.classify import train
+    corpus = tmp_path / "corpus"
+    for lang, rows in _tiny_corpus().items():
+        (corpus / lang).mkdir(parents=True)
+        (corpus / lang / "posts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (corpus / "splits.txt").write_text("", encoding="utf-8")
+    monkeypatch.setattr(train, "_estimator", lambda C: LogisticRegression(C=C, solver="saga", max_iter=1, tol=1e-9))
+    assert train.main(["--corpus", str(corpus), "--out", str(tmp_path / "m.npz"), "--C", "4", "--buckets", "4096"]) == 0
+    out, err = capsys.readouterr()
+    summary = [line for line in out.splitlines() if "stopped at the iteration cap" in line]
+    assert len(summary) == 1 and int(summary[0].split()[0]) >= 4  # one fit per head at least
+    assert "ConvergenceWarning" not in err
