@@ -243,12 +243,14 @@ def report(path: Path, rows: list[Row], splits: Sequence[str]) -> None:
 def _summarize_warnings(caught: list[warnings.WarningMessage]) -> None:
     """One line for the fits saga stopped at its iteration cap (common at high C; the result is still the same
     bytes every run) instead of a warning each; any other warning is shown as usual."""
-    capped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    capped = 0
     for w in caught:
-        if w not in capped:
+        if issubclass(w.category, ConvergenceWarning):
+            capped += 1
+        else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     if capped:
-        print(f"{len(capped)} fits stopped at the iteration cap before converging (kept: deterministic, scored on dev)")
+        print(f"{capped} fits stopped at the iteration cap before converging (kept: deterministic, scored on dev)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -133,13 +133,7 @@ def test_feature_hashing_is_stable_across_processes() -> None:
 
 def test_training_is_deterministic_and_the_result_loads(tmp_path: Path) -> None:
     from monitor.classify.train import main as train
-    corpus = tmp_path / "corpus"
-    for lang, rows in _tiny_corpus().items():
-        (corpus / lang).mkdir(parents=True)
-        for split in ("train", "dev"):
-            lines = [json.dumps(r, ensure_ascii=False) for i, r in enumerate(rows) if (i % 4 == 3) == (split == "dev")]
-            (corpus / lang / f"posts.{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (corpus / "splits.txt").write_text("*/posts.dev.jsonl dev\n", encoding="utf-8")
+    corpus = _tiny_corpus_dir(tmp_path)
     outs = [tmp_path / "a.npz", tmp_path / "b.npz"]
     for out in outs:
         assert train(["--corpus", str(corpus), "--out", str(out), "--C", "4", "--buckets", "4096"]) == 0
@@ -147,6 +141,18 @@ def test_training_is_deterministic_and_the_result_loads(tmp_path: Path) -> None:
     mine = load_triage_model(str(outs[0]))
     assert mine is not None and mine.buckets == 4096
     assert Triage(model=mine).assess(brand_mention("Acme charged me twice, refund please", "Acme")).issue == "billing"
+
+
+def _tiny_corpus_dir(tmp_path: Path) -> Path:
+    """_tiny_corpus as a corpus folder: every fourth post of each language is dev, the rest train."""
+    corpus = tmp_path / "corpus"
+    for lang, rows in _tiny_corpus().items():
+        (corpus / lang).mkdir(parents=True)
+        for split in ("train", "dev"):
+            lines = [json.dumps(r, ensure_ascii=False) for i, r in enumerate(rows) if (i % 4 == 3) == (split == "dev")]
+            (corpus / lang / f"posts.{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (corpus / "splits.txt").write_text("*/posts.dev.jsonl dev\n", encoding="utf-8")
+    return corpus
 
 
 def _tiny_corpus() -> dict[str, list[dict]]:
@@ -194,11 +200,7 @@ def test_fits_stopped_at_the_iteration_cap_are_summed_up_in_one_line(tmp_path: P
     from sklearn.linear_model import LogisticRegression
 
     from monitor.classify import train
-    corpus = tmp_path / "corpus"
-    for lang, rows in _tiny_corpus().items():
-        (corpus / lang).mkdir(parents=True)
-        (corpus / lang / "posts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    (corpus / "splits.txt").write_text("", encoding="utf-8")
+    corpus = _tiny_corpus_dir(tmp_path)
     monkeypatch.setattr(train, "_estimator", lambda C: LogisticRegression(C=C, solver="saga", max_iter=1, tol=1e-9))
     assert train.main(["--corpus", str(corpus), "--out", str(tmp_path / "m.npz"), "--C", "4", "--buckets", "4096"]) == 0
     out, err = capsys.readouterr()
