@@ -18,7 +18,7 @@ from .features import mask_spans
 from .language import LANGUAGE_NAMES, MIN_LETTERS, SUPPORTED, detect_language
 from .sentiment import Signals, analyze
 from .severity import TriageSettings, severity
-from .text import letter_count, normalize, strip_handles
+from .text import has_letters, normalize, strip_handles
 
 if TYPE_CHECKING:
     from .model import TriageModel
@@ -61,7 +61,7 @@ class Triage:
     def language(self, mention: Mention, text: str, masked: str) -> tuple[str, str]:
         """(en/fa/ru/is/other, the detected language's code when it is another one). Below MIN_LETTERS only
         the script (or the source's language tag) decides: a statistical guess on "ok!!" is noise."""
-        if self.model is not None and letter_count(strip_handles(normalize(text))) >= MIN_LETTERS:
+        if self.model is not None and has_letters(strip_handles(normalize(text)), MIN_LETTERS):
             code = self.model.language(masked)
             lang = code if code in self.languages else "other"
             if lang != "other" or code not in SUPPORTED:

@@ -44,34 +44,36 @@ def mask_brand(text: str, brand: str) -> str:
     return text.replace(brand, f" {BRAND} ") if brand else text
 
 
-def feature_names(text: str) -> set[str]:
-    """The set of feature strings of one (already brand-masked) post."""
+def _post_features(text: str) -> tuple[set[str], list[str]]:
+    """The features of one (already brand-masked) post as a whole (tokens that are not words, word pairs,
+    shouting, length), and its distinct words, whose own features `_word_ids` adds."""
     norm = normalize(text)
     raw_words = _LONG_WORD.findall(norm)
     low = _REPEAT.sub(r"\1\1", _HANDLE.sub(" @h ", _URL.sub(" url ", norm)).casefold())
     tokens = [("0" if t.isdigit() else t) for t in _TOKEN.findall(low)]
-    feats: set[str] = set()
-    feats.update(f"r:{ch}" for ch in _ARABIC_FORMS.intersection(text))
-    words = [t for t in tokens if t[0].isalpha() or t == BRAND]
-    for t in dict.fromkeys(tokens):  # each distinct token once: its features are a set anyway
-        feats.add(f"w:{t}")
-        if t[0].isalpha():
-            _char_grams(t, feats)
-            folded = t.translate(_FOLD)
-            if folded != t:
-                feats.add(f"w:{folded}")
-    for a, b in zip(tokens, tokens[1:]):
-        feats.add(f"b:{a} {b}")
+    feats = {f"r:{ch}" for ch in _ARABIC_FORMS.intersection(text)}
+    distinct = list(dict.fromkeys(tokens))
+    words = [t for t in distinct if t[0].isalpha()]
+    feats.update(f"w:{t}" for t in distinct if not t[0].isalpha())
+    feats.update(f"b:{a} {b}" for a, b in zip(tokens, tokens[1:]))
     caps = sum(1 for w in raw_words if w.isupper())
     if caps >= 2 or (raw_words and caps * 2 > len(raw_words)):
         feats.add("s:caps")
-    feats.add(f"s:len{min(len(words) // 4, 10)}")
-    return feats
+    feats.add(f"s:len{min(sum(1 for t in tokens if t[0].isalpha() or t == BRAND) // 4, 10)}")
+    return feats, words
 
 
-def _char_grams(word: str, feats: set[str]) -> None:
+@lru_cache(maxsize=8192)  # words recur from post to post; a few MB
+def _word_ids(word: str, buckets: int) -> tuple[int, ...]:
+    """A word's own features, hashed: the word, its character 2-5-grams, its accent-folded form."""
     padded = f" {word} "
+    feats = {f"w:{word}", f"w:{word.translate(_FOLD)}"}
     feats.update("c:" + padded[i:i + n] for n in range(2, 6) for i in range(len(padded) - n + 1))
+    return tuple({_hashed(f, buckets) for f in feats})
+
+
+def _hashed(feature: str, buckets: int) -> int:
+    return zlib.crc32(feature.encode()) % buckets
 
 
 def feature_ids(text: str, extra: Sequence[str] = (), buckets: int = DEFAULT_BUCKETS) -> list[int]:
@@ -81,10 +83,14 @@ def feature_ids(text: str, extra: Sequence[str] = (), buckets: int = DEFAULT_BUC
 
 def extra_ids(extra: Iterable[str], buckets: int) -> set[int]:
     """Ids of features that do not come from the text (the lexicon's verdict)."""
-    return {zlib.crc32(f"x:{e}".encode()) % buckets for e in extra}
+    return {_hashed(f"x:{e}", buckets) for e in extra}
 
 
 @lru_cache(maxsize=8)  # the same post twice in a row; a frozenset of ids is tens of KB
 def text_ids(text: str, buckets: int) -> frozenset[int]:
     """The text's own ids, once per post: the language head and the other heads both need them."""
-    return frozenset(zlib.crc32(f.encode()) % buckets for f in feature_names(text))
+    feats, words = _post_features(text)
+    ids = {_hashed(f, buckets) for f in feats}
+    for word in words:
+        ids.update(_word_ids(word, buckets))
+    return frozenset(ids)

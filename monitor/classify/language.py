@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .text import letter_count, normalize, strip_handles
+from .text import has_letters, normalize, strip_handles
 
 SUPPORTED = ("en", "fa", "ru", "is")
 LANGUAGE_NAMES = {"en": "English", "fa": "Persian", "ru": "Russian", "is": "Icelandic", "de": "German",
@@ -69,6 +69,6 @@ def detect_language(text: str, languages: Iterable[str] = SUPPORTED, *, min_lett
     langs = tuple(sorted(set(languages)))
     clean = strip_handles(normalize(text))
     by_script = _by_script(clean, langs)
-    if letter_count(clean) < min_letters:
+    if not has_letters(clean, min_letters):
         return by_script if by_script in ("fa", "ru", "is") else UNDETERMINED
     return by_script or _english_or_icelandic(clean)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_CHARS = 5_000  # posts longer than this are cut: hostile input, and triage needs only the opening
 
@@ -20,6 +21,7 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@#][\w.]+")
 
 
+@lru_cache(maxsize=4)  # language ID, the lexicon and the model's features each start from the same post
 def normalize(text: str) -> str:
     """NFKC, Persian letter forms, no ZWNJ/diacritics, Western digits, capped length. Case is kept."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
@@ -33,5 +35,11 @@ def strip_handles(text: str) -> str:
     return _HANDLE.sub(" ", _URL.sub(" ", text))
 
 
-def letter_count(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
+def has_letters(text: str, at_least: int) -> bool:
+    """Whether `text` has `at_least` letters; stops reading once it has."""
+    for ch in text:
+        if ch.isalpha():
+            at_least -= 1
+            if at_least <= 0:
+                return True
+    return at_least <= 0
