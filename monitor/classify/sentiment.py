@@ -25,6 +25,7 @@ _EMOTICON_NEG = re.compile(r"(?<!\w)(?:[:;=]'?-?[(\[{/\\|]|D-?:|</3)(?!\w)")
 _EMOJI_POS = frozenset("😀😃😄😁😆😊🙂😍🥰😘😎👍👏🙌💪❤♥💕💖💗💙💚💛🧡💜🤗🎉🥳✨🌟⭐💯✅😻🤩☺😇🔝")
 _EMOJI_NEG = frozenset("😠😡🤬😤😞😔😟😕🙁☹😣😖😫😩😢😭😰😱💔👎🤦🙄😒😑💩🤮🤢😬😪😓🆘😨😧😦🤯")
 _EMOJI_LAUGH = frozenset("😂🤣😹")
+_EMOJI = _EMOJI_POS | _EMOJI_NEG | _EMOJI_LAUGH
 _RHETORICAL = {
     "en": re.compile(r"\bwhy\b|\bhow come\b|\?{2,}|\?!|!\?"),
     "ru": re.compile(r"почему|зачем|\?{2,}|\?!|!\?"),
@@ -76,10 +77,7 @@ def analyze(text: str, language: str, *, positive_at: float = POSITIVE_AT,
 def _phrases(lex: Lexicon, low: str, tags: set[str], reasons: list[str]) -> tuple[float, float]:
     """Positive and negative phrase totals; tags collected on the way."""
     pos = neg = 0.0
-    for phrase in lex.phrases:
-        hits = phrase.findall(low)
-        if not hits:
-            continue
+    for phrase, hits in lex.phrase_hits(low):
         if phrase.tag:
             tags.add(phrase.tag)
         value = phrase.valence * min(len(hits), 2)
@@ -160,9 +158,10 @@ def _negated(lex: Lexicon, low: list[str], i: int, contrasts: set[int]) -> bool:
 
 
 def _symbols(norm: str, reasons: list[str]) -> float:
-    pos = len(_EMOTICON_POS.findall(norm)) + sum(1 for ch in norm if ch in _EMOJI_POS)
-    neg = len(_EMOTICON_NEG.findall(norm)) + sum(1 for ch in norm if ch in _EMOJI_NEG)
-    laugh = sum(1 for ch in norm if ch in _EMOJI_LAUGH)
+    emoji = "".join(ch for ch in norm if ch in _EMOJI) if not _EMOJI.isdisjoint(norm) else ""
+    pos = len(_EMOTICON_POS.findall(norm)) + sum(1 for ch in emoji if ch in _EMOJI_POS)
+    neg = len(_EMOTICON_NEG.findall(norm)) + sum(1 for ch in emoji if ch in _EMOJI_NEG)
+    laugh = sum(1 for ch in emoji if ch in _EMOJI_LAUGH)
     rest = _EMOTICON_NEG.sub(" ", _EMOTICON_POS.sub(" ", norm))
     # Russian-style smileys: "спасибо)))" / "жаль((" — unbalanced brackets carry the mood
     opened, closed = rest.count("("), rest.count(")")

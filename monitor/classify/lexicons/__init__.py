@@ -32,13 +32,6 @@ class Phrase:
     label: str
     needles: tuple[str, ...] | None = None  # a match contains one of these; None: unknown, always run the pattern
 
-    def findall(self, text: str) -> list:
-        """pattern.findall, skipped where no needle occurs (most phrases in most posts: a substring test is far
-        cheaper than a regex pass with a look-behind at every position)."""
-        if self.needles is not None and not any(n in text for n in self.needles):
-            return []
-        return self.pattern.findall(text)
-
 
 def phrases(valence: float, tag: Tag | None, *patterns: str) -> list[Phrase]:
     """Regex phrases over normalised lower-case text; matched on word boundaries."""
@@ -116,6 +109,24 @@ class Lexicon:
     negating_prefix: str = ""
     negatable: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        needles = frozenset(n for p in self.phrases for n in p.needles or ())
+        object.__setattr__(self, "_needles", needles)
+
+    def phrase_hits(self, low: str) -> list[tuple[Phrase, list]]:
+        """(phrase, pattern.findall) for each phrase found in normalised lower-case `low`. A phrase none of whose
+        needles occur is skipped: one substring test per needle beats a regex pass per phrase, each with a
+        look-behind at every position."""
+        present = {n for n in self._needles if n in low}
+        found = []
+        for phrase in self.phrases:
+            if phrase.needles is not None and present.isdisjoint(phrase.needles):
+                continue
+            hits = phrase.pattern.findall(low)
+            if hits:
+                found.append((phrase, hits))
+        return found
+
     @classmethod
     def build(cls, entries: dict[str, float], **kw) -> Lexicon:
         plain = {w: v for w, v in entries.items() if not w.endswith("*")}
@@ -126,7 +137,21 @@ class Lexicon:
         extra = {k: v for k, v in kw.items() if k in _NOT_SETS and k != "min_stem"}
         return cls(words=plain, stems=stems, min_stem=min_stem, **extra, **sets)
 
+    _needles: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)
+    # token -> valence: most tokens of a post are not in the lexicon, and finding that out takes a lookup per
+    # stem length; tokens recur from post to post
+    _known: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
+
     def valence(self, token: str) -> float | None:
+        known = self._known
+        if token in known:
+            return known[token]
+        if len(known) >= 50_000:
+            known.clear()
+        v = known[token] = self._valence(token)
+        return v
+
+    def _valence(self, token: str) -> float | None:
         v = self._lookup(token)
         if v is not None:
             return v
