@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import resource
 import tempfile
 import threading
@@ -61,6 +62,11 @@ BRANDS = ["Acme", "Revolut", "Monzo", "Snapp", "Digikala", "Irancell", "Shatel",
           "Icelandair", "Сбербанк", "Тинькофф", "Озон", "Вайлдберриз"] + [f"Brandname{i}" for i in range(36)]
 
 
+def nap_pid() -> int:
+    time.sleep(0.2)  # long enough that each waiting worker takes one
+    return os.getpid()
+
+
 def urls(sources: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{n % hosts + 1}:{port}/feed/{n}" for n in range(sources)]
 
@@ -88,7 +94,7 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
     from monitor.polling import Poller
     from monitor.settings import parse_settings
     from monitor.store import SqliteStore
-    from monitor.workers import PipelineWorkers, triage
+    from monitor.workers import PipelineWorkers
 
     lines = ["brands: [" + ", ".join(f"{{name: {b}}}" for b in BRANDS[:brands]) + "]",
              "notifiers: {hook: {type: webhook, url: 'http://127.0.0.1:9/x'}}",
@@ -104,7 +110,10 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
             build_s = time.perf_counter() - built
             poller = Poller(store, components.pipeline, settings.polling)
             pool = PipelineWorkers(settings, workers) if workers > 1 else None
-            await triage(components.pipeline, "warm-up", [], 0.0, {}, {})  # start the processes before timing
+            if pool is not None:  # every worker started and its pipeline built before timing, as in a running daemon
+                pids: set[int] = set()
+                while len(pids) < workers:
+                    pids.update(await asyncio.gather(*(pool.run(nap_pid) for _ in range(workers))))
             slots = asyncio.Semaphore(settings.polling.concurrency)
 
             async def one(sid, source, cfg):

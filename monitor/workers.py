@@ -85,8 +85,11 @@ class PipelineWorkers:
 
     def _start_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the daemon has threads (store, pipeline) that a fork would copy mid-work
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start, initargs=(self._settings,))
+        for _ in range(self._workers):  # every worker starts now, not one per busy moment of the first cycle
+            pool.submit(int)
+        return pool
 
     async def run(self, fn: Callable[..., T], *args: Any, fallback: Callable[..., T] | None = None) -> T:
         try:
