@@ -100,6 +100,8 @@ def html_to_text(markup: str | None, limit: int = MAX_TEXT) -> str:
     """Plain text of HTML: tags dropped, entities decoded, one line per block, whitespace collapsed, capped."""
     if not markup:
         return ""
+    if "<" not in markup and "&" not in markup:  # plain text, as many feeds' descriptions are: nothing to parse
+        return collapse_lines(markup[:limit])[:limit]
     parser = _TextExtractor(limit)
     parser.feed(markup[: limit * 20])  # markup is longer than its text; this bounds the work, not the output
     parser.close()

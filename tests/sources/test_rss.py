@@ -189,6 +189,11 @@ def test_html_to_text_caps_and_unescapes():
     assert len(html_to_text("<p>" + "word " * 10_000 + "</p>" * 3)) <= MAX_TEXT + 10
 
 
+@pytest.mark.parametrize("text", ["  one\r\n\n  two   words \t", "Acme 😡 down\nagain", "x" * (MAX_TEXT + 5)])
+def test_plain_text_skips_the_html_parser_with_the_same_result(text):
+    assert html_to_text(text) == html_to_text(text + "<br>")  # a tag forces the parser; a trailing <br> adds nothing
+
+
 async def test_long_guids_are_hashed_to_a_bounded_id(http, client):
     guid = "x" * 5000
     body = (f"<rss version='2.0'><channel><title>t</title><item><guid>{guid}</guid><title>a</title></item>"
