@@ -84,8 +84,8 @@ class FeedSource:
                                last_modified=response.headers.get("Last-Modified") or state.last_modified,
                                not_modified=True, min_next_poll=hint)
         headers = {name.lower(): value for name, value in response.headers.items()}  # plain and picklable
-        feed = await offload(parse_feed, body, headers, str(response.url))
-        posts = feed_posts(feed, self.source_id, self.platform, self.refine)
+        feed, posts = await offload(parse_posts, body, headers, str(response.url), self.source_id, self.platform,
+                                    self.refine)
         log.debug("feed_parsed", source_id=self.source_id, posts=len(posts), version=feed.version, bozo=feed.bozo)
         if feed.bad_bytes:
             log.warning("feed_bad_bytes", source_id=self.source_id, charset=feed.charset, replaced=feed.bad_bytes)
@@ -335,6 +335,14 @@ def _entry_from_json(item: Mapping[str, Any], feed_lang: str | None) -> Entry:
 
 
 # --------------------------------------------------------------------------------------------- entry -> Post
+
+def parse_posts(body: bytes, headers: Mapping[str, str], url: str, source_id: str, platform: str,
+                refine: Callable[[Post], Post] | None = None) -> tuple[ParsedFeed, list[Post]]:
+    """parse_feed, then feed_posts: the feed (its entries dropped) and its posts, in one step for a worker."""
+    feed = parse_feed(body, headers, url)
+    return replace(feed, entries=[]), feed_posts(feed, source_id, platform, refine)
+
+
 
 def feed_posts(feed: ParsedFeed, source_id: str, platform: str,
                refine: Callable[[Post], Post] | None = None) -> list[Post]:
