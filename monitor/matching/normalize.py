@@ -78,7 +78,7 @@ def _build_tables() -> tuple[dict[int, str], dict[int, str | None]]:
 
 
 _ONE_TO_ONE, _KEY_TABLE = _build_tables()
-_NEEDS_KEY_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_KEY_TABLE)) + _MARK_RANGES + "]")
+_KEY_CHARS = frozenset(map(chr, _KEY_TABLE))  # characters a token's key drops or expands (none is ASCII)
 
 _LAT_TO_CYR = dict(zip("aceopxykACEHKMOPTXYB", "асеорхукасенкмортхув"))
 _CYR_TO_LAT = dict(zip("асеорхукАСЕНКМОРТХУВ", "aceopxykacehkmoptxyb"))
@@ -115,8 +115,8 @@ def tokenize(text: str) -> tuple[str, list[Token]]:
     """Normalized text plus its word tokens (offsets into `text`); camelCase hashtags are split."""
     norm = normalize(text)
     camel = _CAMEL_RE.search(text) is not None
-    mixed = [m.start() for m in _MIXED_RE.finditer(norm)]
-    if not camel and not mixed and _NEEDS_KEY_RE.search(norm) is None:
+    mixed = [] if norm.isascii() else [m.start() for m in _MIXED_RE.finditer(norm)]
+    if not camel and not mixed and _KEY_CHARS.isdisjoint(norm):
         return norm, [(m.group(), m.start(), m.end(), False) for m in TOKEN_RE.finditer(norm)]
     spans = [m.span() for m in TOKEN_RE.finditer(norm)]
     if camel:
