@@ -268,6 +268,7 @@ def _from_feedparser(result: Any) -> ParsedFeed:
 
 
 def _entry_from_feedparser(e: Mapping[str, Any], feed_lang: str | None) -> Entry:
+    e = dict(e)  # FeedParserDict.get runs Python code for its key aliases, of which none is read here
     details = [*e.get("content", []), e.get("summary_detail") or {}]
     bodies = [(d.get("value", ""), _is_html(d.get("type"))) for d in details if d.get("value")]
     if not bodies and e.get("summary"):
