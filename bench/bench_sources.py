@@ -5,8 +5,9 @@ by side with plain feedparser over the same feeds.
 
 Feeds are served by a separate process on 127.0.0.1 .. 127.0.0.<hosts> (all loopback), so the poller
 sees many hosts as it would in production. Prints the best of --repeat runs of each, taken in turns: the baseline
-(fetch + feedparser only, same concurrency), the full cycle (fetch, parse, dedup, match --brands brands, triage, store), their feeds/s and ratio, the time to
-build the daemon's components (matcher and model included) and peak RSS of this process.
+(fetch + feedparser only, same concurrency), the full cycle (fetch, parse, dedup, match --brands brands, triage,
+store), their feeds/s and ratio, the time to build the daemon's components (matcher and model included) and peak
+RSS of this process.
 Goals: under 30 s per cycle on 2 cores; issue "Stay fast as history grows": resident <= 120 MB at 500 feeds and
 50 brands, the full cycle >= 0.8x the baseline's feeds/s.
 """
@@ -139,7 +140,8 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--brands", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="polling.workers: processes for parsing, matching and triage")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="polling.workers: processes for parsing, matching and triage")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, in turns; the best of each is printed")
     args = parser.parse_args()
     from monitor.log import setup_logging
