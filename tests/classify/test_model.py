@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from structlog.testing import capture_logs
 
@@ -131,16 +132,35 @@ def test_feature_hashing_is_stable_across_processes() -> None:
     assert outputs == {f"{feature_ids('Acme ate my money 😡')}\n"}
 
 
-def test_training_is_deterministic_and_the_result_loads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("nb", [[], ["--nb"]], ids=["plain", "nb-weighted"])
+def test_training_is_deterministic_and_the_result_loads(tmp_path: Path, nb: list[str]) -> None:
     from monitor.classify.train import main as train
     corpus = _tiny_corpus_dir(tmp_path)
     outs = [tmp_path / "a.npz", tmp_path / "b.npz"]
     for out in outs:
-        assert train(["--corpus", str(corpus), "--out", str(out), "--C", "4", "--buckets", "4096"]) == 0
+        assert train(["--corpus", str(corpus), "--out", str(out), "--C", "4", "--buckets", "4096", *nb]) == 0
     assert outs[0].read_bytes() == outs[1].read_bytes()
     mine = load_triage_model(str(outs[0]))
-    assert mine is not None and mine.buckets == 4096
+    assert mine is not None and mine.buckets == 4096 and mine.meta["nb_weighted"] == bool(nb)
     assert Triage(model=mine).assess(brand_mention("Acme charged me twice, refund please", "Acme")).issue == "billing"
+
+
+def test_nb_weighted_heads_are_one_linear_layer_the_daemon_scores_as_trained() -> None:
+    from scipy.sparse import csr_matrix
+
+    from monitor.classify.train import NBLogisticRegression
+    rng = np.random.default_rng(0)
+    dense = (rng.random((90, 40)) < 0.2).astype(float)  # noise...
+    dense[:, :3] = 0.0
+    dense[np.arange(90), np.arange(90) % 3] = 1.0  # ...and feature i, found only in class i
+    X, y = csr_matrix(dense), np.array(["a", "b", "c"] * 30)
+    model = NBLogisticRegression(C=4.0).fit(X, y)
+    assert model.coef_.shape == (3, 40) and list(model.predict(X)) == list(y)
+    logits = X @ model.coef_.T + model.intercept_  # what TriageModel computes from the saved weights
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    assert np.allclose(model.predict_proba(X), softmax / softmax.sum(axis=1, keepdims=True))
+    binary = NBLogisticRegression(C=4.0).fit(X, y == "a")
+    assert binary.coef_.shape == (1, 40) and list(binary.predict(X)) == list(y == "a")
 
 
 def _tiny_corpus_dir(tmp_path: Path) -> Path:
