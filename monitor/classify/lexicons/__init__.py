@@ -108,6 +108,10 @@ class Lexicon:
     # listed in `negatable` (a bare prefix rule would read "نگران" as a negated "گران").
     negating_prefix: str = ""
     negatable: frozenset[str] = frozenset()
+    _needles: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)  # all phrases'
+    # token -> valence: most tokens of a post are not in the lexicon, and finding that out takes a lookup per
+    # stem length; tokens recur from post to post
+    _known: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         needles = frozenset(n for p in self.phrases for n in p.needles or ())
@@ -136,11 +140,6 @@ class Lexicon:
         min_stem = min((len(s) for s in stems), default=1)
         extra = {k: v for k, v in kw.items() if k in _NOT_SETS and k != "min_stem"}
         return cls(words=plain, stems=stems, min_stem=min_stem, **extra, **sets)
-
-    _needles: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)
-    # token -> valence: most tokens of a post are not in the lexicon, and finding that out takes a lookup per
-    # stem length; tokens recur from post to post
-    _known: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
 
     def valence(self, token: str) -> float | None:
         known = self._known
