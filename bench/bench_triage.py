@@ -57,8 +57,8 @@ URGENT_GOAL, OTHER_LANGUAGE_GOAL = 0.90, 0.95
 
 def print_goals(scores: dict[str, dict[str, float]]) -> None:
     """Each figure against its goal, so that a run says plainly which are met."""
-    def verdict(value: float, goal: float) -> str:
-        return f"{value:.3f} {'met' if value >= goal else 'MISSED'}"
+    def verdict(value: float, goal: float, digits: int = 3) -> str:
+        return f"{value:.{digits}f} {'met' if value >= goal else 'MISSED'}"
 
     print("goals: sentiment and issue >= 0.80, language ID >= 0.97 per language; urgent >= 0.90; other >= 0.95")
     for lang in SUPPORTED:
@@ -68,7 +68,7 @@ def print_goals(scores: dict[str, dict[str, float]]) -> None:
     urgent = [scores[lang]["urgent"] for lang in SUPPORTED if "urgent" in scores.get(lang, {})]
     if urgent:
         mean = sum(urgent) / len(urgent)
-        print(f"  urgent over {len(urgent)} languages {mean:.4f} {'met' if mean >= URGENT_GOAL else 'MISSED'}")
+        print(f"  urgent over {len(urgent)} languages {verdict(mean, URGENT_GOAL, 4)}")
     if "other" in scores:
         print(f"  other languages answered 'other' {verdict(scores['other']['language'], OTHER_LANGUAGE_GOAL)}")
 

@@ -21,7 +21,7 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<!\w)[@#][\w.]+")
 
 
-@lru_cache(maxsize=4)  # language ID, the lexicon and the model's features each start from the same post
+@lru_cache(maxsize=4)  # language ID and the lexicon each start from the same post text
 def normalize(text: str) -> str:
     """NFKC, Persian letter forms, no ZWNJ/diacritics, Western digits, capped length. Case is kept."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS])

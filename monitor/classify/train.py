@@ -106,8 +106,12 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+def _head_estimator(C: float, nb: bool) -> LogisticRegression | NBLogisticRegression:
+    return NBLogisticRegression(C) if nb else _estimator(C)
+
+
 def _fit(X, y: list, C: float, nb: bool = False) -> LogisticRegression | NBLogisticRegression:
-    return (NBLogisticRegression(C) if nb else _estimator(C)).fit(X, y)
+    return _head_estimator(C, nb).fit(X, y)
 
 
 def _score(head: str, gold: list, pred: list) -> float:
@@ -252,8 +256,7 @@ def _urgent_stack(train: list[Row], lexicon: bool, C: dict[str, float], buckets:
         return None
     X = design_matrix(rows, lexicon=lexicon, buckets=buckets)
     folds = StratifiedKFold(min(5, rarest), shuffle=True, random_state=0)
-    parts = [cross_val_predict(NBLogisticRegression(C[head]) if nb else _estimator(C[head]), X, _labels(rows, head),
-                               cv=folds, method="predict_proba")
+    parts = [cross_val_predict(_head_estimator(C[head], nb), X, _labels(rows, head), cv=folds, method="predict_proba")
              for head in ("issue", "sentiment", "urgent")]
     inputs = np.hstack([parts[0], parts[1], parts[2][:, 1:]])
     stack = LogisticRegression(C=1.0, max_iter=1000).fit(inputs, [bool(r.urgent) for r in rows])

@@ -344,7 +344,6 @@ def parse_posts(body: bytes, headers: Mapping[str, str], url: str, source_id: st
     return replace(feed, entries=[]), feed_posts(feed, source_id, platform, refine)
 
 
-
 def feed_posts(feed: ParsedFeed, source_id: str, platform: str,
                refine: Callable[[Post], Post] | None = None) -> list[Post]:
     """Posts of a feed, first occurrence of each id only (feeds repeat GUIDs)."""
