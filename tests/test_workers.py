@@ -98,3 +98,25 @@ incidents: {enabled: false}
         workers.close()
     assert report.alerts == 3 and report.queued == 0
     assert counters._muted.snapshot().get(("Acme",), 0) == before + 3
+
+
+async def test_alerts_made_in_a_worker_equal_the_daemons_own():
+    from dataclasses import replace
+
+    from monitor.models import AuthorHistory, Engagement
+    from monitor.workers import _process, process_posts
+    from tests.factories import NOW
+
+    posts = [replace(make_post(n, text=text), title="Re: Acme", lang_hint="en", raw={"feed_title": "Forum", "n": n},
+                     engagement=Engagement(likes=n, reposts=2), author=replace(make_post(n).author, followers=9000))
+             for n, text in enumerate(["Acme charged me twice!!", "Акме не работает с утра", "thanks acme ❤️"], 1)]
+    history = {"user1": AuthorHistory(mentions=4, complaints=3)}
+    args = ("s", posts, NOW.timestamp(), history, {"Acme": 7})
+    own, _ = process_posts(build_pipeline(SETTINGS), *args)
+    workers = PipelineWorkers(SETTINGS, 2)
+    try:
+        made, _ = await workers.run(_process, *args)
+    finally:
+        workers.close()
+    assert len(own) == 3 and made == own
+    assert [alert.mention.post.raw for alert, _ in made] == [post.raw for post in posts]  # raw is not compared

@@ -21,7 +21,7 @@ from rapidfuzz.distance import OSA
 from ..models import Match, Mention, Post
 from ..settings import BrandConfig
 from .common_words import is_common_word
-from .normalize import Token, compact, fold_strict, script_of, tokenize
+from .normalize import Token, compact, fold_strict, plain_keys, script_of, tokenize
 from .variants import (
     BrandForms,
     Form,
@@ -207,6 +207,9 @@ class Matcher:
     def match(self, post: Post) -> list[Mention]:
         """One Mention per brand found in the post's title or text."""
         text = post.text if not post.title else f"{post.title}\n{post.text}"
+        keys = plain_keys(text)
+        if keys is not None and not self._may_match(keys):  # most posts: no word is a name or starts one
+            return []
         norm, tokens = tokenize(text)
         hits = _resolve(self._hits(text, norm, tokens))
         by_brand: dict[int, list[_Hit]] = defaultdict(list)
@@ -220,6 +223,10 @@ class Matcher:
                 mentions.append(Mention(post=post, brand=brand.config.name, competitor=brand.config.competitor,
                                         matches=tuple(found)))
         return mentions
+
+    def _may_match(self, keys: list[str]) -> bool:
+        prefixes = self._index.prefixes
+        return any(self._lookup(key) or key in prefixes for key in set(keys))
 
     def _hits(self, text: str, norm: str, tokens: list[Token]) -> list[_Hit]:
         hits: list[_Hit] = []

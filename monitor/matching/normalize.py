@@ -111,13 +111,27 @@ def compact(term: str) -> str:
 Token = tuple[str, int, int, bool]  # key, start, end, homoglyph-fixed; plain tuples: this is the hot path
 
 
+def plain_keys(text: str) -> list[str] | None:
+    """The keys of the tokens of `text` when each key is its token as written (no camelCase hashtag to split, no
+    Latin letter beside a Cyrillic one, no character a key folds), as most posts are; else None."""
+    norm = normalize(text)
+    if _is_plain(text, norm):
+        return TOKEN_RE.findall(norm)
+    return None
+
+
+def _is_plain(text: str, norm: str) -> bool:
+    return (_CAMEL_RE.search(text) is None and (norm.isascii() or _MIXED_RE.search(norm) is None)
+            and _KEY_CHARS.isdisjoint(norm))
+
+
 def tokenize(text: str) -> tuple[str, list[Token]]:
     """Normalized text plus its word tokens (offsets into `text`); camelCase hashtags are split."""
     norm = normalize(text)
+    if _is_plain(text, norm):
+        return norm, [(m.group(), m.start(), m.end(), False) for m in TOKEN_RE.finditer(norm)]
     camel = _CAMEL_RE.search(text) is not None
     mixed = [] if norm.isascii() else [m.start() for m in _MIXED_RE.finditer(norm)]
-    if not camel and not mixed and _KEY_CHARS.isdisjoint(norm):
-        return norm, [(m.group(), m.start(), m.end(), False) for m in TOKEN_RE.finditer(norm)]
     spans = [m.span() for m in TOKEN_RE.finditer(norm)]
     if camel:
         spans = _split_camel(text, spans)

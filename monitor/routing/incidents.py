@@ -58,7 +58,7 @@ def report_words(alert: Alert) -> frozenset[str]:
     text = f"{post.title}\n{post.text}" if post.title else post.text
     for m in sorted(alert.mention.matches, key=lambda m: -m.start):
         text = text[:m.start] + " " + text[m.end:]
-    return frozenset(w.casefold() for w in _WORD.findall(text))
+    return frozenset(map(str.casefold, _WORD.findall(text)))
 
 
 def incident_key(alert: Alert) -> tuple[str, str] | None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 
 from ..models import Alert, AuthorHistory, Post, Send
 from ..routing.incidents import Incident
@@ -75,7 +74,8 @@ class Posts(Incidents):
 
 def _insert_alert(conn: Transaction, alert: Alert, destinations: dict[str, Send], now: float) -> int:
     mention, assessment = alert.mention, alert.assessment
-    matches = json.dumps([asdict(m) for m in mention.matches], ensure_ascii=False)
+    payload = alert.to_dict()
+    matches = json.dumps(payload["mention"]["matches"], ensure_ascii=False)
     inserted = conn.execute(
         "INSERT INTO mention (dedup_key, brand, competitor, matches, created_at) VALUES (?,?,?,?,?)"
         " ON CONFLICT (brand, dedup_key) DO NOTHING RETURNING id",
@@ -88,6 +88,6 @@ def _insert_alert(conn: Transaction, alert: Alert, destinations: dict[str, Send]
         " ON CONFLICT (id) DO NOTHING",
         (alert.id, inserted[0], mention.brand, assessment.severity, assessment.sentiment, assessment.category,
          assessment.issue, int(assessment.urgent), assessment.language, mention.post.author.handle,
-         alert.respond_by.timestamp(), now, json.dumps(alert.to_dict(), ensure_ascii=False), alert.thread or None,
+         alert.respond_by.timestamp(), now, json.dumps(payload, ensure_ascii=False), alert.thread or None,
          alert.kind))
     return sum(queue(conn, alert.id, dest, now, send) for dest, send in destinations.items())
