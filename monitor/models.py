@@ -5,7 +5,7 @@ All frozen: a stage never mutates what an earlier stage produced.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -20,11 +20,15 @@ Severity = Literal["critical", "high", "medium", "low"]
 MatchKind = Literal["exact", "alias", "variant", "inflection", "fuzzy", "source"]  # source: `about:`
 
 
-def _pickled_as_call(cls: type) -> type:
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # of each model class, for _jsonable
+
+
+def _model(cls: type) -> type:
     """Pickle as a call of the class with its field values. Posts go to the worker processes and alerts come back
     by the thousand each cycle, and the generic pickling of a slots dataclass (Python-level __getstate__ and
     __setstate__) takes twice as long."""
-    values = attrgetter(*(f.name for f in fields(cls)))
+    names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    values = attrgetter(*names)
     cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[attr-defined, method-assign]
     return cls
 
@@ -35,7 +39,7 @@ ISSUES: tuple[Issue, ...] = ("billing", "account_access", "outage", "delivery", 
                              "security_fraud", "safety", "legal", "churn", "praise", "question", "news", "other")
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Author:
     handle: str = ""
@@ -43,7 +47,7 @@ class Author:
     followers: int | None = None
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Engagement:
     likes: int = 0
@@ -51,7 +55,7 @@ class Engagement:
     replies: int = 0
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Post:
     source_id: str
@@ -85,7 +89,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit(("https" if parts.scheme in ("http", "https") else parts.scheme, host, path, parts.query, ""))
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Match:
     term: str
@@ -95,7 +99,7 @@ class Match:
     end: int
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Mention:
     post: Post
@@ -104,7 +108,7 @@ class Mention:
     matches: tuple[Match, ...]
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Assessment:
     language: str
@@ -118,7 +122,7 @@ class Assessment:
     judged_by: str = "lexicon"  # "model <id>" or "lexicon" (the fallback)
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class AuthorHistory:
     """What this author said about the brands before, on any source (same handle)."""
@@ -131,7 +135,7 @@ class AuthorHistory:
         return f"{self.mentions} earlier mention(s), {self.complaints} of them complaint(s)"
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
@@ -180,7 +184,7 @@ class Alert:
                    thread=data.get("thread", ""))
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Send:
     """When an alert may first go to a destination (epoch seconds; 0 = at once), and its digest batch if any."""
@@ -188,7 +192,7 @@ class Send:
     batch: str | None = None
 
 
-@_pickled_as_call
+@_model
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What a notifier reports after the destination accepted an alert."""
@@ -218,12 +222,13 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def _jsonable(value: Any) -> Any:
-    """Dataclasses as dicts, tuples as lists, datetimes in ISO 8601: what json.dumps takes. (dataclasses.asdict
+    """Models as dicts, tuples as lists, datetimes in ISO 8601: what json.dumps takes. (dataclasses.asdict
     deep-copies every value on the way, a third of the cost of storing an alert.)"""
     if value is None or isinstance(value, (str, int, float)):  # most values: asked first
         return value
-    if is_dataclass(value):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    names = _FIELD_NAMES.get(type(value))
+    if names is not None:
+        return {name: _jsonable(getattr(value, name)) for name in names}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
