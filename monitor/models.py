@@ -76,7 +76,7 @@ class Post:
         return _dedup_key(self.url, self.platform, self.id)
 
 
-@lru_cache(maxsize=8192)  # asked several times per post while a poll stores it; more posts than a poll's in flight
+@lru_cache(maxsize=4096)  # asked four times per post while a poll stores it; more than the polls in flight hold
 def _dedup_key(url: str, platform: str, post_id: str) -> str:
     identity = canonical_url(url) if url else f"{platform}:{post_id}"
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
