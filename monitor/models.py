@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, fields
-from operator import attrgetter
 from datetime import datetime, timezone
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,24 +19,24 @@ Issue = Literal["billing", "account_access", "outage", "delivery", "staff_conduc
 Severity = Literal["critical", "high", "medium", "low"]
 MatchKind = Literal["exact", "alias", "variant", "inflection", "fuzzy", "source"]  # source: `about:`
 
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # of each model class, for _jsonable
-
-
-def _model(cls: type) -> type:
-    """Pickle as a call of the class with its field values. Posts go to the worker processes and alerts come back
-    by the thousand each cycle, and the generic pickling of a slots dataclass (Python-level __getstate__ and
-    __setstate__) takes twice as long."""
-    names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
-    values = attrgetter(*names)
-    cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[attr-defined, method-assign]
-    return cls
-
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 SENTIMENTS: tuple[Sentiment, ...] = ("negative", "neutral", "positive")
 CATEGORIES: tuple[Category, ...] = ("outage", "complaint", "question", "praise", "other")
 ISSUES: tuple[Issue, ...] = ("billing", "account_access", "outage", "delivery", "staff_conduct", "product_quality",
                              "security_fraud", "safety", "legal", "churn", "praise", "question", "news", "other")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # of each model class, for _jsonable
+
+
+def _model(cls: type) -> type:
+    """A pipeline value: pickled as a call of its class with its field values (posts go to the worker processes
+    and alerts come back by the thousand each cycle, and the generic pickling of a slots dataclass, Python-level
+    __getstate__ and __setstate__, takes twice as long); its field names recorded for _jsonable."""
+    names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    values = attrgetter(*names)
+    cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[attr-defined, method-assign]
+    return cls
 
 
 @_model
