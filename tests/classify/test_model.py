@@ -16,6 +16,7 @@ from monitor.app import build_pipeline
 from monitor.classify import Triage, TriageSettings, load_triage_model
 from monitor.classify.corpus import load_corpus, score
 from monitor.classify.features import feature_ids
+from monitor.classify.language import language_group
 from monitor.models import Match, Mention, Post
 from monitor.settings import parse_settings
 from tests.factories import NOW, make_post
@@ -208,8 +209,22 @@ TEST_FLOORS = {
 }
 
 
-def test_the_test_split_stays_above_its_floors() -> None:
-    rows = [r for r in load_corpus(CORPUS) if r.split == "test"]
+@pytest.fixture(scope="module")
+def corpus() -> list:
+    return load_corpus(CORPUS)
+
+
+def test_the_corpus_has_the_size_domains_and_test_share_the_issue_asks_for(corpus) -> None:
+    for lang in ("en", "fa", "ru", "is"):
+        posts = [r for r in corpus if language_group(r.lang) == lang]
+        assert len(posts) >= 2500, lang
+        assert sum(r.split == "test" for r in posts) >= 0.2 * len(posts), lang  # splits.txt keeps it so
+        domains = {path.name.split(".")[0] for path in (CORPUS / lang).glob("*.*.jsonl")}
+        assert len(domains) >= 10, lang
+
+
+def test_the_test_split_stays_above_its_floors(corpus) -> None:
+    rows = [r for r in corpus if r.split == "test"]
     scores = score(TRIAGE, rows)
     low = {(lang, metric): round(scores[lang][metric], 3) for lang, floors in TEST_FLOORS.items()
            for metric, floor in floors.items() if scores[lang][metric] < floor}
