@@ -7,7 +7,8 @@ Feeds are served by a separate process on 127.0.0.1 .. 127.0.0.<hosts> (all loop
 sees many hosts as it would in production. Prints the best of --repeat runs of each, taken in turns: the baseline
 (fetch + feedparser only, same concurrency), the full cycle (fetch, parse, dedup, match --brands brands, triage,
 store), their feeds/s and ratio, the time to build the daemon's components (matcher and model included) and peak
-RSS of this process.
+RSS of this process, and the CPU time the daemon, its workers and the feed server took in the best cycle (on
+few cores, a cycle that uses all they give can only get faster by using less).
 Goals: under 30 s per cycle on 2 cores; issue "Stay fast as history grows": resident <= 120 MB at 500 feeds and
 50 brands, the full cycle >= 0.8x the baseline's feeds/s.
 """
@@ -68,6 +69,12 @@ def nap_pid() -> int:
     return os.getpid()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def urls(sources: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{n % hosts + 1}:{port}/feed/{n}" for n in range(sources)]
 
@@ -89,7 +96,8 @@ async def baseline(sources: int, hosts: int, port: int) -> float:
         return time.perf_counter() - start
 
 
-async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) -> tuple[float, int, int, float]:
+async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
+                server_pid: int) -> tuple[float, int, int, float, list[float]]:
     from monitor.app import build_components
     from monitor.http import make_client
     from monitor.polling import Poller
@@ -111,8 +119,8 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
             build_s = time.perf_counter() - built
             poller = Poller(store, components.pipeline, settings.polling)
             pool = PipelineWorkers(settings, workers) if workers > 1 else None
+            pids: set[int] = set()
             if pool is not None:  # every worker started and its pipeline built before timing, as in a running daemon
-                pids: set[int] = set()
                 while len(pids) < workers:
                     pids.update(await asyncio.gather(*(pool.run(nap_pid) for _ in range(workers))))
             slots = asyncio.Semaphore(settings.polling.concurrency)
@@ -121,16 +129,19 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int) 
                 async with slots:
                     return await poller.poll(sid, source, cfg)
 
+            processes = [os.getpid(), *sorted(pids), server_pid]
+            cpu_before = [cpu_seconds(pid) for pid in processes]
             start = time.perf_counter()
             reports = await asyncio.gather(*(one(sid, src, cfg) for sid, (src, cfg) in components.sources.items()))
             elapsed = time.perf_counter() - start
+            cpu = [cpu_seconds(pid) - before for pid, before in zip(processes, cpu_before)]
             if pool is not None:
                 pool.close()
         store.close()
     failed = [r for r in reports if not r.ok]
     if failed:
         print(f"{len(failed)} polls failed, e.g. {failed[0].error}")
-    return elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports), build_s
+    return elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports), build_s, cpu
 
 
 def main() -> None:
@@ -154,17 +165,22 @@ def main() -> None:
     try:
         for _ in range(args.repeat):  # taking turns, so that a busy moment of the machine does not favour one
             plains.append(asyncio.run(baseline(args.sources, args.hosts, args.port)))
-            cycles.append(asyncio.run(cycle(args.sources, args.hosts, args.port, args.brands, args.workers)))
+            cycles.append(asyncio.run(cycle(args.sources, args.hosts, args.port, args.brands, args.workers,
+                                            server.pid)))
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     finally:
         server.terminate()
     plain = min(plains)
-    elapsed, posts, queued, build_s = min(cycles)
+    elapsed, posts, queued, build_s, cpu = min(cycles)
     print(f"sources {args.sources}  hosts {args.hosts}  brands {args.brands}  workers {args.workers}  posts {posts}"
           f"  alerts queued {queued}  (best of {args.repeat} runs each)")
     print(f"fetch + feedparser only      {plain:6.2f} s  {args.sources / plain:6.1f} feeds/s")
     print(f"full cycle                   {elapsed:6.2f} s  {args.sources / elapsed:6.1f} feeds/s  "
           f"({posts / elapsed:.0f} posts/s; {plain / elapsed:.2f}x the baseline)")
+    daemon, *workers, feeds = cpu
+    in_workers = f"workers {' + '.join(f'{w:.2f}' for w in workers)} s, " if workers else ""
+    print(f"CPU in the best full cycle: daemon {daemon:.2f} s, {in_workers}feed server {feeds:.2f} s; "
+          f"{os.cpu_count()} cores give {elapsed * (os.cpu_count() or 1):.2f} s in that time")
     print(f"components built in {build_s:.2f} s;  peak RSS {peak_mb:.0f} MB")
 
 
