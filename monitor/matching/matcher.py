@@ -210,7 +210,7 @@ class Matcher:
         keys = plain_keys(text)
         if keys is not None and not self._may_match(keys):  # most posts: no word is a name or starts one
             return []
-        norm, tokens = tokenize(text)
+        norm, tokens = tokenize(text, plain=keys is not None)
         hits = _resolve(self._hits(text, norm, tokens))
         by_brand: dict[int, list[_Hit]] = defaultdict(list)
         for hit in hits:

@@ -125,10 +125,13 @@ def _is_plain(text: str, norm: str) -> bool:
             and _KEY_CHARS.isdisjoint(norm))
 
 
-def tokenize(text: str) -> tuple[str, list[Token]]:
-    """Normalized text plus its word tokens (offsets into `text`); camelCase hashtags are split."""
+def tokenize(text: str, plain: bool | None = None) -> tuple[str, list[Token]]:
+    """Normalized text plus its word tokens (offsets into `text`); camelCase hashtags are split. `plain`: whether
+    plain_keys found the text plain, when it was asked (None: find out)."""
     norm = normalize(text)
-    if _is_plain(text, norm):
+    if plain is None:
+        plain = _is_plain(text, norm)
+    if plain:
         return norm, [(m.group(), m.start(), m.end(), False) for m in TOKEN_RE.finditer(norm)]
     camel = _CAMEL_RE.search(text) is not None
     mixed = [] if norm.isascii() else [m.start() for m in _MIXED_RE.finditer(norm)]

@@ -108,7 +108,8 @@ class Lexicon:
     # listed in `negatable` (a bare prefix rule would read "نگران" as a negated "گران").
     negating_prefix: str = ""
     negatable: frozenset[str] = frozenset()
-    _needles: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)  # all phrases'
+    # every phrase's needles, for phrase_hits
+    _needles: frozenset[str] = field(init=False, default=frozenset(), compare=False, repr=False)
     # token -> valence: most tokens of a post are not in the lexicon, and finding that out takes a lookup per
     # stem length; tokens recur from post to post
     _known: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
