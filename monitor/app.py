@@ -485,9 +485,12 @@ def _jitter(cfg: SourceConfig) -> float:
 
 
 async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport]:
-    """Poll every enabled source once; then (unless dry_run) deliver everything that is due and return."""
+    """Poll every enabled polling source once (streams are named as skipped); then (unless dry_run) deliver
+    everything that is due and return."""
     async with make_client(per_host=settings.polling.per_host, proxy=settings.polling.proxy) as http:
         components = build_components(settings, http)
+        for source_id in components.streams:
+            print(f"{source_id}: a stream, skipped: `once` polls; streams are listened to by `brand-monitor run`")
         if dry_run:
             return await asyncio.gather(*(_dry_poll(sid, src, components.pipeline)
                                           for sid, (src, _) in components.sources.items()))

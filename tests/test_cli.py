@@ -139,6 +139,19 @@ def test_once_dry_run_stores_and_sends_nothing(tmp_path, capsys, servers):
     assert hook.received == [] and not (tmp_path / "state.db").exists()
 
 
+def test_once_names_the_streams_it_does_not_listen_to(tmp_path, capsys, servers):
+    feed, hook = servers
+    feed.add("Acme outage", "Acme is down for everyone")
+    config = write_config(tmp_path, feed.url, hook.url)
+    stream = "  live: {type: bluesky_jetstream, url: 'ws://127.0.0.1:9/subscribe', profiles_url: ''}\n"
+    config.write_text(config.read_text().replace("sources:\n", "sources:\n" + stream))
+    for dry_run in (["--dry-run"], []):
+        assert main(["once", *dry_run, "--config", str(config)]) == 0
+        out = capsys.readouterr().out
+        assert "live: a stream, skipped" in out and "brand-monitor run" in out
+        assert "forum: 1 posts" in out
+
+
 def test_replay_skips_a_line_that_is_not_utf8_from_a_file_and_from_stdin(tmp_path):
     """Real bytes through a real process: the bad line is named and skipped, the others are judged."""
     import subprocess
