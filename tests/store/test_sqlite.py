@@ -66,6 +66,22 @@ def test_claim_lease_and_fencing(store):
     assert store.outbox_counts() == {"team": {"sent": 1}}
 
 
+def test_a_starting_daemon_takes_back_only_its_own_store_s_deliveries_in_flight(store):
+    """Alone on its store (SQLite), a daemon's rows left 'sending' are from its own last run: due again at once.
+    On a shared store (PostgreSQL) they may be another daemon's sends in progress: left to their leases."""
+    ingest(store, [make_post(1)])
+    row = store.claim("team", now=100.0, lease=60)
+    if store.multi_daemon:
+        assert store.recover_in_flight() == 0
+        assert store.claim("team", now=120.0, lease=60) is None           # still the other daemon's
+        assert store.mark_sent(row, 130.0, 200, "m1") is True             # which delivers it once
+        assert store.claim("team", now=200.0, lease=60) is None
+    else:
+        assert store.recover_in_flight() == 1
+        again = store.claim("team", now=120.0, lease=60)
+        assert again is not None and again.alert_id == row.alert_id
+
+
 def test_retry_waits_until_due(store):
     ingest(store, [make_post(1)])
     row = store.claim("team", 100.0, 60)
