@@ -24,9 +24,10 @@ _HANDLE = re.compile(r"(?<!\w)[@#][\w.]+")
 @lru_cache(maxsize=4)  # language ID and the lexicon each start from the same post text
 def normalize(text: str) -> str:
     """NFKC, Persian letter forms, no ZWNJ/diacritics, Western digits, capped length. Case is kept."""
+    text = text[:MAX_CHARS]
     if text.isascii():  # nothing below changes ASCII text, and most English posts are ASCII
-        return text[:MAX_CHARS]
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
+        return text
+    text = unicodedata.normalize("NFKC", text)
     text = text.translate(_PERSIAN_MAP).translate(_PERSIAN_DIGITS)
     text = _ARABIC_DIACRITICS.sub("", text)
     return text.replace("ё", "е").replace("Ё", "Е")
