@@ -6,9 +6,9 @@ by side with plain feedparser over the same feeds.
 Feeds are served by a separate process on 127.0.0.1 .. 127.0.0.<hosts> (all loopback), so the poller
 sees many hosts as it would in production. Prints the best of --repeat runs of each, taken in turns: the baseline
 (fetch + feedparser only, same concurrency), the full cycle (fetch, parse, dedup, match --brands brands, triage,
-store), their feeds/s and ratio, the time to build the daemon's components (matcher and model included) and peak
-RSS of this process, and the CPU time the daemon, its workers and the feed server took in the best cycle (on
-few cores, a cycle that uses all they give can only get faster by using less).
+store), their feeds/s and ratio, the time to build the daemon's components (matcher and model included), the
+peak RSS of this process and of each worker, and the CPU time the daemon, its workers and the feed server took in
+the best cycle (on few cores, a cycle that uses all they give can only get faster by using less).
 Goals: under 30 s per cycle on 2 cores; issue "Stay fast as history grows": resident <= 120 MB at 500 feeds and
 50 brands, the full cycle >= 0.8x the baseline's feeds/s.
 """
@@ -75,6 +75,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (Linux /proc: VmHWM)."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
 def urls(sources: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{n % hosts + 1}:{port}/feed/{n}" for n in range(sources)]
 
@@ -97,7 +103,7 @@ async def baseline(sources: int, hosts: int, port: int) -> float:
 
 
 async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
-                server_pid: int) -> tuple[float, int, int, float, list[float]]:
+                server_pid: int) -> tuple[float, int, int, float, list[float], list[float]]:
     from monitor.app import build_components
     from monitor.http import make_client
     from monitor.polling import Poller
@@ -135,13 +141,14 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
             reports = await asyncio.gather(*(one(sid, src, cfg) for sid, (src, cfg) in components.sources.items()))
             elapsed = time.perf_counter() - start
             cpu = [cpu_seconds(pid) - before for pid, before in zip(processes, cpu_before)]
+            worker_rss = [peak_rss_mb(pid) for pid in sorted(pids)]
             if pool is not None:
                 pool.close()
         store.close()
     failed = [r for r in reports if not r.ok]
     if failed:
         print(f"{len(failed)} polls failed, e.g. {failed[0].error}")
-    return elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports), build_s, cpu
+    return elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports), build_s, cpu, worker_rss
 
 
 def main() -> None:
@@ -171,7 +178,8 @@ def main() -> None:
     finally:
         server.terminate()
     plain = min(plains)
-    elapsed, posts, queued, build_s, cpu = min(cycles)
+    elapsed, posts, queued, build_s, cpu, _ = min(cycles)
+    worker_rss = [max(rss) for rss in zip(*(c[5] for c in cycles))]
     print(f"sources {args.sources}  hosts {args.hosts}  brands {args.brands}  workers {args.workers}  posts {posts}"
           f"  alerts queued {queued}  (best of {args.repeat} runs each)")
     print(f"fetch + feedparser only      {plain:6.2f} s  {args.sources / plain:6.1f} feeds/s")
@@ -181,7 +189,9 @@ def main() -> None:
     in_workers = f"workers {' + '.join(f'{w:.2f}' for w in workers)} s, " if workers else ""
     print(f"CPU in the best full cycle: daemon {daemon:.2f} s, {in_workers}feed server {feeds:.2f} s; "
           f"{os.cpu_count()} cores give {elapsed * (os.cpu_count() or 1):.2f} s in that time")
-    print(f"components built in {build_s:.2f} s;  peak RSS {peak_mb:.0f} MB")
+    in_workers = (f", each worker {' + '.join(f'{w:.0f}' for w in worker_rss)} MB "
+                  f"(together {peak_mb + sum(worker_rss):.0f} MB)") if worker_rss else ""
+    print(f"components built in {build_s:.2f} s;  peak RSS of this process {peak_mb:.0f} MB{in_workers}")
 
 
 if __name__ == "__main__":
