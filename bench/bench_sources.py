@@ -7,8 +7,10 @@ Feeds are served by a separate process on 127.0.0.1 .. 127.0.0.<hosts> (all loop
 sees many hosts as it would in production. Prints the best of --repeat runs of each, taken in turns: the baseline
 (fetch + feedparser only, same concurrency), the full cycle (fetch, parse, dedup, match --brands brands, triage,
 store), their feeds/s and ratio, the time to build the daemon's components (matcher and model included), the
-peak RSS of this process and of each worker, and the CPU time the daemon, its workers and the feed server took in
-the best cycle (on few cores, a cycle that uses all they give can only get faster by using less).
+peak RSS of this process and of each worker, their memory at the end of the cycle as PSS (a forked worker shares
+the daemon's pages; PSS counts each page once, split between the processes that share it), and the CPU time
+the daemon, its workers and the feed server took in the best cycle (on few cores, a cycle that uses all they give
+can only get faster by using less).
 Goals: under 30 s per cycle on 2 cores; issue "Stay fast as history grows": resident <= 120 MB at 500 feeds and
 50 brands, the full cycle >= 0.8x the baseline's feeds/s.
 """
@@ -81,6 +83,13 @@ def peak_rss_mb(pid: int) -> float:
     return int(line.split()[1]) / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """A process's proportional share of resident memory now (Linux /proc): pages it shares with other processes
+    (forked workers share the daemon's) are split between them, so the shares of all processes add up."""
+    line = next(x for x in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines() if x.startswith("Pss:"))
+    return int(line.split()[1]) / 1024
+
+
 def urls(sources: int, hosts: int, port: int) -> list[str]:
     return [f"http://127.0.0.{n % hosts + 1}:{port}/feed/{n}" for n in range(sources)]
 
@@ -103,7 +112,7 @@ async def baseline(sources: int, hosts: int, port: int) -> float:
 
 
 async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
-                server_pid: int) -> tuple[float, int, int, float, list[float], list[float]]:
+                server_pid: int) -> tuple[float, int, int, float, list[float], list[float], list[float], str]:
     from monitor.app import build_components
     from monitor.http import make_client
     from monitor.polling import Poller
@@ -124,7 +133,9 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
             components = build_components(settings, http)
             build_s = time.perf_counter() - built
             poller = Poller(store, components.pipeline, settings.polling)
-            pool = PipelineWorkers(settings, workers) if workers > 1 else None
+            while threading.active_count() > 1:  # the last cycle's pool winding down: a daemon forks its workers
+                await asyncio.sleep(0.05)         # before it starts any other thread
+            pool = PipelineWorkers(settings, workers, components.pipeline) if workers > 1 else None
             pids: set[int] = set()
             if pool is not None:  # every worker started and its pipeline built before timing, as in a running daemon
                 while len(pids) < workers:
@@ -142,13 +153,16 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
             elapsed = time.perf_counter() - start
             cpu = [cpu_seconds(pid) - before for pid, before in zip(processes, cpu_before)]
             worker_rss = [peak_rss_mb(pid) for pid in sorted(pids)]
+            pss = [pss_mb(pid) for pid in [os.getpid(), *sorted(pids)]]
+            start_method = pool.start_method if pool is not None else "threads"
             if pool is not None:
                 pool.close()
         store.close()
     failed = [r for r in reports if not r.ok]
     if failed:
         print(f"{len(failed)} polls failed, e.g. {failed[0].error}")
-    return elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports), build_s, cpu, worker_rss
+    return (elapsed, sum(r.posts for r in reports), sum(r.queued for r in reports), build_s, cpu, worker_rss, pss,
+            start_method)
 
 
 def main() -> None:
@@ -178,7 +192,7 @@ def main() -> None:
     finally:
         server.terminate()
     plain = min(plains)
-    elapsed, posts, queued, build_s, cpu, _ = min(cycles)
+    elapsed, posts, queued, build_s, cpu, _, pss, start_method = min(cycles)
     worker_rss = [max(rss) for rss in zip(*(c[5] for c in cycles))]
     print(f"sources {args.sources}  hosts {args.hosts}  brands {args.brands}  workers {args.workers}  posts {posts}"
           f"  alerts queued {queued}  (best of {args.repeat} runs each)")
@@ -192,6 +206,8 @@ def main() -> None:
     in_workers = (f", each worker {' + '.join(f'{w:.0f}' for w in worker_rss)} MB "
                   f"(together {peak_mb + sum(worker_rss):.0f} MB)") if worker_rss else ""
     print(f"components built in {build_s:.2f} s;  peak RSS of this process {peak_mb:.0f} MB{in_workers}")
+    print(f"workers started by {start_method}; memory at the end of the best cycle (PSS, shared pages split): "
+          + " + ".join(f"{m:.0f}" for m in pss) + f" MB = {sum(pss):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ class Daemon:
                                      ack_url=self.ack_links.url_for if self.ack_links else None)
         self.poller = Poller(self.store, self.components.pipeline, settings.polling, on_queued=self.worker.wake,
                              incidents=settings.incidents)
-        self._workers = _pipeline_workers(settings)
+        self._workers = _pipeline_workers(settings, self.components.pipeline)
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self.acks = AckPoller(build_ack_listeners(settings, self.http.for_destinations(), self.store), ACK_TICK,
                               self.store)
@@ -238,7 +238,7 @@ class Daemon:
         self.poller.pipeline = components.pipeline
         if self._workers is not None:
             self._workers.close()  # batches in hand finish; new ones go to workers with the new config
-        self._workers = _pipeline_workers(settings)
+        self._workers = _pipeline_workers(settings, components.pipeline)
         self.poller.polling = settings.polling
         self.poller.incidents = settings.incidents
         await self.worker.replace_destinations(components.destinations)
@@ -475,9 +475,9 @@ def _ack_links(settings: Settings, store: Store) -> AckLinks | None:
     return AckLinks(cfg.secret.get_secret_value(), cfg.public_url, store) if cfg.public_url and cfg.secret else None
 
 
-def _pipeline_workers(settings: Settings) -> PipelineWorkers | None:
+def _pipeline_workers(settings: Settings, pipeline: Pipeline) -> PipelineWorkers | None:
     workers = settings.polling.workers
-    return PipelineWorkers(settings, workers) if workers > 1 else None
+    return PipelineWorkers(settings, workers, pipeline) if workers > 1 else None
 
 
 def _jitter(cfg: SourceConfig) -> float:

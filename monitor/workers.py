@@ -1,13 +1,22 @@
 """CPU work on more than one core: `polling.workers: N` runs feed parsing, matching and triage in N processes.
 
-The parent keeps the network, the store and deliveries; each worker builds its own pipeline from the settings
-once, then parses the feeds and turns posts into alerts it is handed. With the default of one worker, the same
-functions run on threads instead (no second process, no extra memory).
+The parent keeps the network, the store and deliveries; the workers parse the feeds and turn the posts they are
+handed into alerts. Started with the daemon, while it has no other thread, each worker is a fork of it: it has
+the daemon's pipeline already built and shares the daemon's memory page for page instead of importing and
+building everything again (docs/performance.md has the figures). Started later (a reload, a worker that died), when a fork could copy a lock another thread holds, each is a new
+Python process that builds its pipeline from the settings. With the default of one worker, the same functions
+run on threads instead (no second process, no extra memory).
 """
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import gc
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -77,18 +86,25 @@ class PipelineWorkers:
     open. A worker that dies (killed, out of memory) breaks the pool: it is started again and the task in hand is
     done by the daemon itself, on a thread."""
 
-    def __init__(self, settings: Settings, workers: int):
+    def __init__(self, settings: Settings, workers: int, pipeline: Pipeline | None = None):
+        """`pipeline`: the daemon's own, for workers forked from it (see the module's docstring)."""
         global _active
-        self._settings, self._workers = settings, workers
+        self._settings, self._workers, self._pipeline = settings, workers, pipeline
         self._pool = self._start_pool()
         _active = self
 
     def _start_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the daemon has threads (store, pipeline) that a fork would copy mid-work
-        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start, initargs=(self._settings,))
+        if self._pipeline is not None and threading.active_count() == 1 and sys.platform == "linux":
+            self.start_method = "fork"
+            initializer, initargs = _adopt, (self._pipeline, os.getpid())
+        else:
+            self.start_method = "spawn"
+            initializer, initargs = _start, (self._settings,)
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context(self.start_method),
+                                   initializer=initializer, initargs=initargs)
         for _ in range(self._workers):  # every worker starts now, not one per busy moment of the first cycle
             pool.submit(int)
+        log.info("pipeline_workers_started", workers=self._workers, start=self.start_method)
         return pool
 
     async def run(self, fn: Callable[..., T], *args: Any, fallback: Callable[..., T] | None = None) -> T:
@@ -113,6 +129,26 @@ def _start(settings: Settings) -> None:
     from .log import setup_logging  # noqa: PLC0415
     setup_logging(settings.log.level, settings.log.format)
     _pipeline = build_pipeline(settings)
+
+
+def _adopt(pipeline: Pipeline, daemon_pid: int) -> None:
+    """A forked worker: it keeps the daemon's pipeline, but none of its signal handling, and dies with it."""
+    global _pipeline
+    _die_with(daemon_pid)
+    signal.set_wakeup_fd(-1)  # the daemon's event loop listens there: a signal here must not wake it
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    gc.freeze()  # the collector never visits the daemon's objects, so their pages stay shared, not copied
+    _pipeline = pipeline
+
+
+def _die_with(daemon_pid: int) -> None:
+    """A forked worker holds copies of the daemon's files (its store's lock, its listening sockets): when the
+    daemon is killed, the kernel must kill the worker too, or a restarted daemon would find them taken."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != daemon_pid:  # the daemon died before the line above
+        os._exit(1)
 
 
 def _process(source_id: str, posts: list[Post], now: float, history: dict[str, AuthorHistory],

@@ -120,3 +120,67 @@ async def test_alerts_made_in_a_worker_equal_the_daemons_own():
         workers.close()
     assert len(own) == 3 and made == own
     assert [alert.mention.post.raw for alert, _ in made] == [post.raw for post in posts]  # raw is not compared
+
+
+FORKED_DAEMON = '''
+import asyncio, json, os, signal, sys, threading
+from monitor.app import build_pipeline
+from monitor.workers import PipelineWorkers, _process, process_posts
+from tests.factories import NOW, make_post
+from tests.test_workers import SETTINGS
+
+pipeline = build_pipeline(SETTINGS)
+pipeline.built_by = os.getpid()  # not in the settings: a worker that rebuilt its pipeline would not have it
+
+def built_by():
+    from monitor import workers
+    return getattr(workers._pipeline, "built_by", None)
+
+async def main():
+    posts = [make_post(n, text=t) for n, t in enumerate(["Acme charged me twice!!", "Акме не работает"], 1)]
+    args = ("s", posts, NOW.timestamp(), {}, {"Acme": 3})
+    workers = PipelineWorkers(SETTINGS, 2, pipeline)
+    made, _ = await workers.run(_process, *args)
+    seen = await workers.run(built_by)
+    threading.Thread(target=threading.Event().wait, daemon=True).start()
+    later = PipelineWorkers(SETTINGS, 2, pipeline)  # another thread runs now: no fork
+    later_method = later.start_method
+    later.close()
+    print("REPORT", json.dumps({"daemon": os.getpid(), "start": workers.start_method, "later": later_method, "built_by": seen,
+                      "same_alerts": made == process_posts(pipeline, *args)[0] and len(made) == 2,
+                      "workers": list(workers._pool._processes)}), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # the daemon dies without a word: its workers must not outlive it
+
+asyncio.run(main())
+'''
+
+
+def test_workers_forked_at_start_keep_the_daemons_pipeline_and_die_with_it(tmp_path):
+    import json
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "daemon.py"
+    script.write_text(FORKED_DAEMON)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    report = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("REPORT "))[7:])
+    assert report["start"] == "fork" and report["later"] == "spawn"
+    assert report["built_by"] == report["daemon"]  # the daemon's own pipeline, not one built again
+    assert report["same_alerts"] is True
+
+    def alive(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in report["workers"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(report["workers"]) == 2 and not any(alive(pid) for pid in report["workers"])
