@@ -1,12 +1,14 @@
 """Does the daemon keep its schedule with a long history? The real daemon, 500 feeds polled every 60 s.
 
-    python bench/bench_schedule.py [--store PATH] [--seconds 180] [--sources 500]
+    python bench/bench_schedule.py [--store PATH] [--seconds 180] [--sources 500] [--workers 1]
 
 Feeds (30 items, 30 % naming one of 50 brands in four scripts, ETag answered with 304) and a webhook are served
 on 127.0.0.1 .. 127.0.0.50 by a separate process; `brand-monitor run` polls them with a copy of --store (e.g.
 the 1,000,000-post store `bench_store.py --keep` leaves in /tmp) or a fresh one. The first cycle sees 15,000 new
 posts; the bench then reads the daemon's /metrics twice and prints polls per second over the steady part against
-the 8.33/s the schedule asks for, the posts and deliveries, and the "missed" warnings from the scheduler.
+the 8.33/s the schedule asks for, the posts and deliveries, and the "missed" warnings from the scheduler; then
+the memory of the daemon and its workers (`polling.workers`): each one's peak resident memory, and their
+proportional shares (PSS: a page several processes share counted once) at the end, which add up.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sources import BRANDS  # noqa: E402
+from bench_sources import BRANDS, peak_rss_mb, pss_mb  # noqa: E402
 
 PORT = 18766
 METRICS = 19466
@@ -93,6 +95,7 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="a store to copy (default: a fresh one)")
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--sources", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=1, help="polling.workers")
     args = parser.parse_args()
     ready = multiprocessing.Event()
     server = multiprocessing.Process(target=serve, args=(ready,), daemon=True)
@@ -105,6 +108,7 @@ def main() -> None:
              "brands: [" + ", ".join(f"{{name: {b}}}" for b in BRANDS) + "]",
              f"notifiers: {{hook: {{type: webhook, url: 'http://127.0.0.1:{PORT}/hook'}}}}",
              "routes: [{name: all, notify: [hook]}]", "incidents: {enabled: false}",
+             f"polling: {{workers: {args.workers}}}",
              f"metrics: {{enabled: true, listen: '127.0.0.1:{METRICS}'}}", "log: {level: warning, format: json}",
              "sources:"]
     lines += [f"  feed{n}: {{type: rss, url: 'http://127.0.0.{n % 50 + 1}:{PORT}/feed/{n}', every: 60s}}"
@@ -118,6 +122,8 @@ def main() -> None:
         start, first = time.monotonic(), polls(httpx.get(f"http://127.0.0.1:{METRICS}/metrics").text)
         time.sleep(max(0.0, args.seconds - 60))
         elapsed, last = time.monotonic() - start, polls(httpx.get(f"http://127.0.0.1:{METRICS}/metrics").text)
+        processes = [daemon.pid, *children(daemon.pid)]
+        peaks, shares = [peak_rss_mb(pid) for pid in processes], [pss_mb(pid) for pid in processes]
     finally:
         daemon.terminate()
         daemon.wait(30)
@@ -128,7 +134,14 @@ def main() -> None:
     print(f"first minute: {first[0]:.0f} polls, {first[1]:.0f} new posts, {first[2]:.0f} alerts delivered")
     print(f"then {elapsed:.0f} s: {(last[0] - first[0]) / elapsed:.2f} polls/s of {args.sources / 60:.2f} asked; "
           f"{last[2] - first[2]:.0f} more alerts delivered; scheduler 'missed' warnings: {missed}")
+    print(f"memory, daemon{' + each worker' if len(processes) > 1 else ''}: peak RSS "
+          + " + ".join(f"{m:.0f}" for m in peaks) + " MB; PSS at the end " + " + ".join(f"{m:.0f}" for m in shares)
+          + (f" = {sum(shares):.0f}" if len(shares) > 1 else "") + " MB")
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 if __name__ == "__main__":
