@@ -1,11 +1,11 @@
 """CPU work on more than one core: `polling.workers: N` runs feed parsing, matching and triage in N processes.
 
 The parent keeps the network, the store and deliveries; the workers parse the feeds and turn the posts they are
-handed into alerts. Started with the daemon, while it has no other thread, each worker is a fork of it: it has
-the daemon's pipeline already built and shares the daemon's memory page for page instead of importing and
-building everything again (docs/performance.md has the figures). Started later (a reload, a worker that died), when a fork could copy a lock another thread holds, each is a new
-Python process that builds its pipeline from the settings. With the default of one worker, the same functions
-run on threads instead (no second process, no extra memory).
+handed into alerts. Started with the daemon, while it has no other thread, each worker is a fork of it: it has the
+daemon's pipeline already built and shares the daemon's memory page for page instead of importing and building
+everything again (docs/performance.md has the figures). Started later (a reload, a worker that died), when a fork
+could copy a lock another thread holds, each is a new Python process that builds its pipeline from the settings.
+With the default of one worker, the same functions run on threads instead (no second process, no extra memory).
 """
 from __future__ import annotations
 
@@ -144,8 +144,8 @@ def _adopt(pipeline: Pipeline, daemon_pid: int) -> None:
 
 
 def _die_with(daemon_pid: int) -> None:
-    """A forked worker holds copies of the daemon's files (its store's lock, its listening sockets): when the
-    daemon is killed, the kernel must kill the worker too, or a restarted daemon would find them taken."""
+    """A forked worker holds copies of the daemon's files (its database, the pool's pipes), so it would not see
+    the daemon die and would linger with them: the kernel kills it when the daemon dies."""
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != daemon_pid:  # the daemon died before the line above
         os._exit(1)

@@ -146,9 +146,10 @@ async def main():
     later = PipelineWorkers(SETTINGS, 2, pipeline)  # another thread runs now: no fork
     later_method = later.start_method
     later.close()
-    print("REPORT", json.dumps({"daemon": os.getpid(), "start": workers.start_method, "later": later_method, "built_by": seen,
-                      "same_alerts": made == process_posts(pipeline, *args)[0] and len(made) == 2,
-                      "workers": list(workers._pool._processes)}), flush=True)
+    print("REPORT", json.dumps({"daemon": os.getpid(), "start": workers.start_method, "later": later_method,
+                                "built_by": seen, "workers": list(workers._pool._processes),
+                                "same_alerts": made == process_posts(pipeline, *args)[0] and len(made) == 2}),
+          flush=True)
     os.kill(os.getpid(), signal.SIGKILL)  # the daemon dies without a word: its workers must not outlive it
 
 asyncio.run(main())
