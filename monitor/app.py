@@ -501,8 +501,14 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
             await store.run(store.recover_in_flight)
             worker = DeliveryWorker(store, components.destinations, settings.delivery)
             poller = Poller(store, components.pipeline, settings.polling, incidents=settings.incidents)
-            reports = await asyncio.gather(*(poller.poll(sid, src, cfg)
-                                             for sid, (src, cfg) in components.sources.items()))
+            holder = f"once:{socket.gethostname()}:{os.getpid()}"
+            longest = max([settings.store.lease, *(poller.budget(cfg) for _, cfg in components.sources.values())])
+            ours = await _take_source_leases(store, holder, list(components.sources), longest)
+            try:
+                reports = await asyncio.gather(*(poller.poll(sid, src, cfg)
+                                                 for sid, (src, cfg) in components.sources.items() if sid in ours))
+            finally:
+                await store.run(store.release_leases, holder, [f"source:{sid}" for sid in ours])
             for report in reports:
                 print(f"{report.source_id}: " + (f"{report.posts} posts, {report.new_posts} new, "
                                                  f"{report.alerts} alerts" if report.ok else f"FAILED: {report.error}"))
@@ -511,6 +517,20 @@ async def run_once(settings: Settings, dry_run: bool = False) -> list[PollReport
             return reports
         finally:
             store.close()
+
+
+async def _take_source_leases(store: Store, holder: str, source_ids: list[str], lease: float) -> set[str]:
+    """On a store several daemons share, the sources `once` may poll now: those no daemon holds the lease of
+    (a daemon polling the same source at the same time would race it for the source's cursor)."""
+    if not store.multi_daemon:
+        return set(source_ids)  # locked: no daemon is running on it
+    ours = set()
+    for source_id in source_ids:
+        if await store.run(store.take_lease, f"source:{source_id}", holder, time.time(), lease):
+            ours.add(source_id)
+        else:
+            print(f"{source_id}: skipped: a running daemon polls it")
+    return ours
 
 
 async def _dry_poll(source_id: str, source: Source, pipeline: Pipeline) -> PollReport:

@@ -1,11 +1,15 @@
 import json
+import time
 
 import pytest
 
 from monitor.cli import main
 from monitor.store import SqliteStore
 from tests.e2e.servers import FeedServer, HookReceiver
+from tests.servers import postgres
 from tests.servers.smtp import smtp_servers  # noqa: F401 - a real aiosmtpd relay
+
+postgres_server = postgres.postgres_server
 
 
 @pytest.fixture
@@ -150,6 +154,25 @@ def test_once_names_the_streams_it_does_not_listen_to(tmp_path, capsys, servers)
         out = capsys.readouterr().out
         assert "live: a stream, skipped" in out and "brand-monitor run" in out
         assert "forum: 1 posts" in out
+
+
+def test_once_on_a_shared_store_leaves_a_running_daemons_sources_to_it(tmp_path, capsys, servers, postgres_server):
+    from monitor.store.postgres import PostgresStore
+    feed, hook = servers
+    feed.add("Acme outage", "Acme is down for everyone")
+    url = postgres_server.new_database()
+    config = write_config(tmp_path, feed.url, hook.url)
+    text = config.read_text().replace(f"store: {{path: {tmp_path / 'state.db'}}}", f'store: {{url: "{url}"}}')
+    config.write_text(text.replace("sources:\n", f"sources:\n  news: {{type: rss, url: '{feed.url}'}}\n"))
+    store = PostgresStore(url)
+    store.migrate()
+    assert store.take_lease("source:forum", "daemon-1", time.time(), 300)  # a daemon is polling `forum`
+    assert main(["once", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "forum: skipped: a running daemon polls it" in out and "news: 1 posts, 1 new, 1 alerts" in out
+    held = {name: holder for name, holder in store._read("SELECT name, holder FROM lease")}
+    store.close()
+    assert held == {"source:forum": "daemon-1"}  # still the daemon's; `once` gave back the lease it took
 
 
 def test_replay_skips_a_line_that_is_not_utf8_from_a_file_and_from_stdin(tmp_path):
