@@ -90,6 +90,7 @@ class PipelineWorkers:
         """`pipeline`: the daemon's own, for workers forked from it (see the module's docstring)."""
         global _active
         self._settings, self._workers, self._pipeline = settings, workers, pipeline
+        self._frozen = False  # the daemon's objects are out of its collector's sight while forked workers share them
         self._pool = self._start_pool()
         _active = self
 
@@ -97,6 +98,8 @@ class PipelineWorkers:
         if self._pipeline is not None and threading.active_count() == 1 and sys.platform == "linux":
             self.start_method = "fork"
             initializer, initargs = _adopt, (self._pipeline, os.getpid())
+            gc.freeze()  # the daemon's collector must not write to the pages its workers share either
+            self._frozen = True
         else:
             self.start_method = "spawn"
             initializer, initargs = _start, (self._settings,)
@@ -119,6 +122,9 @@ class PipelineWorkers:
     def close(self) -> None:
         global _active
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._frozen:
+            gc.unfreeze()  # what a reload replaces can be collected again
+            self._frozen = False
         if _active is self:
             _active = None
 

@@ -123,7 +123,7 @@ async def test_alerts_made_in_a_worker_equal_the_daemons_own():
 
 
 FORKED_DAEMON = '''
-import asyncio, json, os, signal, sys, threading
+import asyncio, gc, json, os, signal, sys, threading
 from monitor.app import build_pipeline
 from monitor.workers import PipelineWorkers, _process, process_posts
 from tests.factories import NOW, make_post
@@ -140,6 +140,7 @@ async def main():
     posts = [make_post(n, text=t) for n, t in enumerate(["Acme charged me twice!!", "Акме не работает"], 1)]
     args = ("s", posts, NOW.timestamp(), {}, {"Acme": 3})
     workers = PipelineWorkers(SETTINGS, 2, pipeline)
+    frozen = gc.get_freeze_count()  # the daemon's collector leaves the shared pages alone
     made, _ = await workers.run(_process, *args)
     seen = await workers.run(built_by)
     threading.Thread(target=threading.Event().wait, daemon=True).start()
@@ -147,7 +148,7 @@ async def main():
     later_method = later.start_method
     later.close()
     print("REPORT", json.dumps({"daemon": os.getpid(), "start": workers.start_method, "later": later_method,
-                                "built_by": seen, "workers": list(workers._pool._processes),
+                                "built_by": seen, "workers": list(workers._pool._processes), "frozen": frozen,
                                 "same_alerts": made == process_posts(pipeline, *args)[0] and len(made) == 2}),
           flush=True)
     os.kill(os.getpid(), signal.SIGKILL)  # the daemon dies without a word: its workers must not outlive it
@@ -172,6 +173,7 @@ def test_workers_forked_at_start_keep_the_daemons_pipeline_and_die_with_it(tmp_p
     report = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("REPORT "))[7:])
     assert report["start"] == "fork" and report["later"] == "spawn"
     assert report["built_by"] == report["daemon"]  # the daemon's own pipeline, not one built again
+    assert report["frozen"] > 1000
     assert report["same_alerts"] is True
 
     def alive(pid: int) -> bool:
