@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_sources import status_mb  # noqa: E402
+
 from tests.servers.bombs import MIB, bomb, compress  # noqa: E402
 
 BOMBS = {"/double-gzip": ("gzip, gzip", 2048 * MIB), "/gzip": ("gzip", 4096 * MIB),
@@ -61,13 +63,6 @@ def serve(port, ready) -> None:
     threading.Event().wait()
 
 
-def rss_mb(field: str) -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def run(base: str, rounds: int, cap: int) -> tuple[list[str], list[float], list[float], float]:
     from monitor.http import make_client
     from monitor.sources.base import SourceState
@@ -76,7 +71,7 @@ async def run(base: str, rounds: int, cap: int) -> tuple[list[str], list[float],
     async with make_client() as http:
         feed = FeedSource("feed", base + "/feed.xml", http, timeout=8, max_bytes=cap)
         await feed.fetch(SourceState("feed"))  # warm up: imports, connection pool
-        print(f"RSS after warm-up {rss_mb('VmRSS'):.0f} MB")
+        print(f"RSS after warm-up {status_mb('self', 'VmRSS'):.0f} MB")
         done = asyncio.Event()
 
         async def poll_feed(latencies: list[float], polls: int | None = None):
@@ -141,7 +136,7 @@ def main() -> None:
         print(f"feed poll {name}: {len(latencies)} polls, median {statistics.median(latencies) * 1000:.1f} ms, "
               f"max {max(latencies) * 1000:.1f} ms")
     print(f"longest event-loop stall during the bombs: {stall * 1000:.1f} ms")
-    peak = rss_mb("VmHWM")
+    peak = status_mb("self", "VmHWM")
     print(f"peak RSS {peak:.0f} MB (goal <= 200 MB: {'met' if peak <= 200 else 'MISSED'})")
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sources import BRANDS, peak_rss_mb, pss_mb  # noqa: E402
+from bench_sources import BRANDS, pss_mb, status_mb  # noqa: E402
 
 PORT = 18766
 METRICS = 19466
@@ -123,7 +123,7 @@ def main() -> None:
         time.sleep(max(0.0, args.seconds - 60))
         elapsed, last = time.monotonic() - start, polls(httpx.get(f"http://127.0.0.1:{METRICS}/metrics").text)
         processes = [daemon.pid, *children(daemon.pid)]
-        peaks, shares = [peak_rss_mb(pid) for pid in processes], [pss_mb(pid) for pid in processes]
+        peaks, shares = [status_mb(pid, "VmHWM") for pid in processes], [pss_mb(pid) for pid in processes]
     finally:
         daemon.terminate()
         daemon.wait(30)

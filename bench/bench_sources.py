@@ -77,10 +77,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
-    """A process's peak resident memory so far (Linux /proc: VmHWM)."""
-    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
+def status_mb(pid: int | str, field: str) -> float:
+    """A memory figure of a process (Linux /proc/<pid>/status): VmRSS resident now, VmHWM its peak so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def pss_mb(pid: int) -> float:
@@ -152,7 +154,7 @@ async def cycle(sources: int, hosts: int, port: int, brands: int, workers: int,
             reports = await asyncio.gather(*(one(sid, src, cfg) for sid, (src, cfg) in components.sources.items()))
             elapsed = time.perf_counter() - start
             cpu = [cpu_seconds(pid) - before for pid, before in zip(processes, cpu_before)]
-            worker_rss = [peak_rss_mb(pid) for pid in sorted(pids)]
+            worker_rss = [status_mb(pid, "VmHWM") for pid in sorted(pids)]
             pss = [pss_mb(pid) for pid in [os.getpid(), *sorted(pids)]]
             start_method = pool.start_method if pool is not None else "threads"
             if pool is not None:

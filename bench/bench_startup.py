@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_sources import BRANDS
+from bench_sources import BRANDS, status_mb
 
 
 def config(tmp: Path, sources: int, brands: int) -> Path:
@@ -33,13 +33,6 @@ def config(tmp: Path, sources: int, brands: int) -> Path:
     path = tmp / "brand-monitor.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def resident_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def one_run(sources: int, brands: int) -> tuple[float, float]:
@@ -57,7 +50,7 @@ def one_run(sources: int, brands: int) -> tuple[float, float]:
             while b"READY=1" not in sock.recv(4096):
                 pass
             elapsed = time.perf_counter() - start
-            rss = resident_mb(daemon.pid)
+            rss = status_mb(daemon.pid, "VmRSS")
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(30)

@@ -27,16 +27,11 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_sources import status_mb  # noqa: E402
+
 from monitor.classify import Triage, TriageSettings  # noqa: E402
 from monitor.classify.corpus import Row, load_corpus, mention_of, score  # noqa: E402
 from monitor.classify.language import SUPPORTED  # noqa: E402
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def print_scores(title: str, scores: dict[str, dict[str, float]]) -> None:
@@ -88,7 +83,7 @@ def footprint(rows: list[Row]) -> Triage:
     lexicon = Triage()
     for i, row in enumerate(rows[:200]):
         lexicon.assess(mention_of(i, row))
-    before = rss_mb()
+    before = status_mb("self", "VmRSS")
     started = time.perf_counter()
     from monitor.classify import load_triage_model
     model = load_triage_model("shipped")
@@ -98,9 +93,9 @@ def footprint(rows: list[Row]) -> Triage:
     triage = Triage(model=model)
     for i, row in enumerate(rows):
         triage.assess(mention_of(i, row))
+    after = status_mb("self", "VmRSS")
     print(f"model load here {loaded:.2f} s ({model.weights.nbytes / 1e6:.1f} MB of int8 weights); resident memory "
-          f"{before:.0f} -> {rss_mb():.0f} MB (+{rss_mb() - before:.0f} MB; goal <= +150) after triaging "
-          f"{len(rows)} posts")
+          f"{before:.0f} -> {after:.0f} MB (+{after - before:.0f} MB; goal <= +150) after triaging {len(rows)} posts")
     return triage
 
 
